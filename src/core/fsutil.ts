@@ -1,0 +1,39 @@
+/**
+ * Crash-safe file replacement: write a temporary file in the same directory, fsync it, rename it
+ * over the target, fsync the directory. A reader sees the old file or the new one, never half of
+ * one; if any step fails the old file is left as it was and the temporary file is removed.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+
+/** Temporary files are named `.<target>.<random>.tmp`, so a directory scan can skip them. */
+export const isTempFile = (name: string): boolean => name.startsWith('.') && name.endsWith('.tmp');
+
+export async function writeFileAtomic(target: string, data: string, mode = 0o600): Promise<void> {
+  const dir = dirname(target);
+  const temp = join(dir, `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+  const handle = await fs.open(temp, 'wx', mode);
+  try {
+    try {
+      await handle.writeFile(data, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.rename(temp, target);
+  } catch (err) {
+    await fs.rm(temp, { force: true });
+    throw err;
+  }
+  await fsyncDir(dir);
+}
+
+export async function fsyncDir(dir: string): Promise<void> {
+  const handle = await fs.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
