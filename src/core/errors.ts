@@ -94,3 +94,8 @@ export class PortInUseError extends TokenpoolError {
     super(`port ${port} on ${host} is already in use (is another tokenpool running? try --port 0 or another port)`);
   }
 }
+
+/** An account-store lock could not be taken in time, or was lost while held (nothing was written). */
+export class StoreLockError extends TokenpoolError {
+  override readonly code = 'STORE_LOCK_FAILED';
+}

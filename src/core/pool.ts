@@ -1,0 +1,817 @@
+/**
+ * TokenPool: the one owner of account state (DESIGN sections 4 and 5). It holds every account from
+ * the store (for summaries), chooses among the eligible ones, keeps their access tokens fresh with
+ * one refresh per account in flight, applies the failover table to what upstream answers, and
+ * fires one change event that the tree, the status bar and the admin API listen to.
+ *
+ * Persisted state (disabled, proxy_disabled, tokens, last_used) is changed through the store's
+ * locked read-modify-write, so nothing the pool writes undoes another process's change. Cooldowns
+ * live in memory only.
+ */
+import {
+  PROXY_DISABLED_MANUAL,
+  PROXY_DISABLED_QUOTA,
+  accountState,
+  newAccount,
+  summarizeAccount,
+  truncateReason,
+  withDisabled,
+  withEnabled,
+  withProxyDisabled,
+  type Account,
+  type AccountSummary,
+  type AccountToken,
+} from './account';
+import type { Config } from './config';
+import { ACCOUNT_WIDE, Cooldowns } from './cooldowns';
+import { Emitter, type Disposable } from './disposable';
+import { AccountNotFoundError, OAuthClientMismatchError, OAuthError } from './errors';
+import { decide, type Decision, type Outcome } from './failover';
+import type { Logger } from './log';
+import type { GoogleOAuth, OAuthClientCreds, TokenSet } from './oauth';
+import { Selector, type BlockedUntil } from './selection';
+import type { AccountStore, StoreChange } from './store';
+
+export interface Lease {
+  accountId: string;
+  email: string;
+  accessToken: string;
+  projectId: string | null;
+  location: string | null;
+}
+
+export interface Availability {
+  total: number;
+  healthy: number;
+  cooling: number;
+  proxy_disabled: number;
+  disabled: number;
+  /** Accounts that could serve the model right now. */
+  eligibleForModel: number;
+  /** Unix seconds when the first blocked account frees up for the model, or null. */
+  earliestCooldownEnd: number | null;
+}
+
+export interface PoolCounts {
+  total: number;
+  healthy: number;
+  cooling: number;
+  proxy_disabled: number;
+  disabled: number;
+}
+
+export interface PoolOptions {
+  store: AccountStore;
+  oauth: GoogleOAuth;
+  log: Logger;
+  routing: Config['routing'];
+  /** Unix milliseconds, like Date.now. */
+  now?: () => number;
+}
+
+export interface PoolChangeEvent {
+  /** What changed, comma-separated when a burst was coalesced: `load`, `disabled`, `cooldown`, … */
+  reason: string;
+}
+
+export interface UpsertInput {
+  email: string;
+  name?: string | null;
+  token: AccountToken;
+  project_id?: string | null;
+  location?: string | null;
+}
+
+/** Where a refresh was started: the wording of the failure line depends on it. */
+type RefreshContext = 'acquire' | 'force' | 'check';
+
+/** last_used is written at most this often per account; in between it is kept in memory. */
+const LAST_USED_WRITE_INTERVAL_MS = 60_000;
+/** Change events within this window are delivered as one. */
+const COALESCE_MS = 25;
+
+export class TokenPool implements Disposable {
+  /** Every account, disabled and proxy_disabled included, by id. */
+  private accounts = new Map<string, Account>();
+  /** Ids in pool order: oldest first (fill-first uses the first that is free). */
+  private order: string[] = [];
+  private readonly selector: Selector;
+  private readonly cooldowns = new Cooldowns();
+  private readonly refreshing = new Map<string, Promise<TokenSet>>();
+  /** Refresh failures whose decision has been applied already (waiters share one error). */
+  private readonly applied = new WeakSet<OAuthError>();
+  private readonly warnedClients = new Set<string>();
+  private readonly lastUsedSavedAt = new Map<string, number>();
+  /**
+   * Local writes in flight per account, and the sequence number of the last local change: a
+   * record read from disk before (or during) a local change is older than memory and not applied.
+   */
+  private readonly pendingWrites = new Map<string, number>();
+  private readonly localChangeSeq = new Map<string, number>();
+  private seq = 0;
+  private readonly writes = new Set<Promise<void>>();
+  private watchQueue: Promise<void> = Promise.resolve();
+  private readonly watchers = new Set<Disposable>();
+
+  private readonly changes = new Emitter<PoolChangeEvent>();
+  /** Fired synchronously on every change, for waitForEligible. */
+  private readonly stateChanged = new Emitter<void>();
+  private readonly pendingReasons = new Set<string>();
+  private coalesceTimer: NodeJS.Timeout | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private expiryAt: number | undefined;
+  private readonly waiters = new Set<(eligible: boolean) => void>();
+  private disposed = false;
+
+  private readonly store: AccountStore;
+  private readonly oauth: GoogleOAuth;
+  private readonly log: Logger;
+  private readonly routing: Config['routing'];
+  private readonly now: () => number;
+
+  readonly onDidChange = this.changes.event;
+
+  constructor(options: PoolOptions) {
+    this.store = options.store;
+    this.oauth = options.oauth;
+    this.log = options.log;
+    this.routing = options.routing;
+    this.now = options.now ?? Date.now;
+    this.selector = new Selector(options.routing.strategy);
+  }
+
+  // ---- loading -------------------------------------------------------------------------------
+
+  /** Initial load: disabled accounts first (skipped), then quota protection and proxy_disabled. */
+  load(): Promise<void> {
+    return this.scan('Loaded', 'load');
+  }
+
+  /** Full rescan; the new set replaces the old in one step, so a request never sees an empty pool. */
+  reload(): Promise<void> {
+    return this.scan('Reloaded', 'reload');
+  }
+
+  private async scan(verb: 'Loaded' | 'Reloaded', reason: string): Promise<void> {
+    const startSeq = this.seq;
+    const { accounts } = await this.store.loadAll();
+    const nowS = this.nowSeconds();
+    const next = new Map<string, Account>();
+    const lapsed: string[] = [];
+    for (const found of accounts.sort(byPoolOrder)) {
+      const local = this.accounts.get(found.id);
+      if (local && this.changedLocallySince(found.id, startSeq)) {
+        next.set(found.id, local);
+        continue;
+      }
+      let account = withNewerLastUsed(found, local);
+      if (account.disabled) {
+        this.log.info(`[pool] skip disabled account (${account.email})`);
+      } else if (quotaProtectionLapsed(account, nowS)) {
+        account = withProxyDisabled(account, null);
+        lapsed.push(account.id);
+      } else if (account.proxy_disabled) {
+        this.log.info(`[pool] skip proxy_disabled account (${account.email}): ${account.proxy_disabled_reason ?? PROXY_DISABLED_MANUAL}`);
+      }
+      next.set(account.id, account);
+    }
+    for (const id of this.accounts.keys()) if (!next.has(id)) this.forgetAccount(id);
+    this.accounts = next;
+    this.order = [...next.values()].sort(byPoolOrder).map((a) => a.id);
+    this.rebuildEligible();
+
+    await Promise.all(lapsed.map((id) => this.clearLapsedQuota(id)));
+    const c = this.counts();
+    // "healthy" here is every account the pool can use, cooling ones included (cooldowns are not
+    // part of the files a load reads).
+    this.log.info(`[pool] ${verb} account pool: ${c.healthy + c.cooling} healthy, ${c.proxy_disabled} proxy_disabled, ${c.disabled} disabled`);
+    this.scheduleExpiry();
+    this.changed(reason);
+  }
+
+  /** Quota protection whose `_until` has passed is cleared on disk (if it still is the same one). */
+  private async clearLapsedQuota(id: string): Promise<void> {
+    const nowS = this.nowSeconds();
+    try {
+      const written = await this.writeThrough(id, 'quota_protection', (current) =>
+        quotaProtectionLapsed(current, nowS) ? withProxyDisabled(current, null) : undefined,
+      );
+      if (written) this.log.info(`[pool] quota protection of ${written.email} has ended; it serves again`);
+    } catch (err) {
+      this.log.warn(`[pool] could not clear the lapsed quota protection of ${this.emailOf(id)}: ${messageOf(err)}`);
+    }
+  }
+
+  /**
+   * Applies changes to account files made by other processes or by hand (through store.watch),
+   * one file at a time: re-read it, or drop the account when the file is gone.
+   */
+  startWatching(): Disposable {
+    const watcher = this.store.watch((change) => {
+      this.watchQueue = this.watchQueue.then(() => this.applyFileChange(change));
+    });
+    this.watchers.add(watcher);
+    return {
+      dispose: () => {
+        watcher.dispose();
+        this.watchers.delete(watcher);
+      },
+    };
+  }
+
+  private async applyFileChange(change: StoreChange): Promise<void> {
+    if (this.disposed) return;
+    const { id } = change;
+    const startSeq = this.seq;
+    let record: Account | undefined;
+    try {
+      record = change.kind === 'removed' ? undefined : await this.store.read(id);
+    } catch (err) {
+      // A file being edited by hand may not parse for a moment: keep what we had.
+      this.log.warn(`[pool] ignoring a change to account ${id}: ${messageOf(err)}`);
+      return;
+    }
+    if (this.disposed || this.changedLocallySince(id, startSeq)) return;
+    if (record === undefined) {
+      if (this.accounts.has(id)) this.dropAccount(id);
+      return;
+    }
+    this.setRecord(record, this.accounts.has(id) ? 'changed' : 'added');
+  }
+
+  // ---- choosing and tokens -----------------------------------------------------------------
+
+  /**
+   * An eligible account for `model` with a fresh access token, or undefined when none is eligible.
+   * A failed refresh applies its failover decision and moves on to the next account.
+   */
+  async acquire(model: string, opts: { sessionKey?: string; exclude?: ReadonlySet<string> } = {}): Promise<Lease | undefined> {
+    let tried: Set<string> | undefined;
+    while (!this.disposed) {
+      const now = this.now();
+      const id = this.selector.pick(model, this.blockedFor(model), now, {
+        sessionKey: opts.sessionKey,
+        exclude: tried ?? opts.exclude,
+      });
+      if (id === undefined) return undefined;
+      const account = this.accounts.get(id)!;
+      if (hasFreshToken(account, Math.floor(now / 1000), this.routing.refresh_skew_s)) {
+        return leaseOf(account, account.token.access_token);
+      }
+      try {
+        const tokens = await this.refreshShared(id, 'acquire');
+        const current = this.accounts.get(id);
+        // Disabled or removed by someone else while the refresh was in flight: not this one.
+        if (current && this.selector.has(id)) return leaseOf(current, tokens.access_token);
+      } catch (err) {
+        if (!(err instanceof OAuthError)) throw err;
+      }
+      tried ??= new Set(opts.exclude);
+      tried.add(id);
+    }
+    return undefined;
+  }
+
+  /**
+   * After an upstream 401: a new access token for the account (joining a refresh already in
+   * flight). A failed refresh has its decision applied here (invalid_grant disables) and is
+   * thrown; reporting it again through report() changes nothing.
+   */
+  async forceRefresh(accountId: string): Promise<string> {
+    return (await this.refreshShared(accountId, 'force')).access_token;
+  }
+
+  /** Refresh now and say how it went (CLI `accounts check`, "Refresh Token Now"). invalid_grant disables. */
+  async check(accountId: string): Promise<{ ok: true; expiry: number } | { ok: false; error: OAuthError }> {
+    if (!this.accounts.has(accountId)) throw new AccountNotFoundError(accountId);
+    try {
+      const tokens = await this.refreshShared(accountId, 'check');
+      return { ok: true, expiry: tokens.expiry_timestamp };
+    } catch (err) {
+      if (err instanceof OAuthError) return { ok: false, error: err };
+      throw err;
+    }
+  }
+
+  /** One refresh per account in flight; everyone who asks meanwhile gets the same result. */
+  private refreshShared(id: string, context: RefreshContext): Promise<TokenSet> {
+    let flight = this.refreshing.get(id);
+    if (!flight) {
+      flight = this.refreshNow(id, context).finally(() => this.refreshing.delete(id));
+      this.refreshing.set(id, flight);
+    }
+    return flight;
+  }
+
+  private async refreshNow(id: string, context: RefreshContext): Promise<TokenSet> {
+    const account = this.accounts.get(id);
+    if (!account) throw new AccountNotFoundError(id);
+    const refreshToken = account.token.refresh_token;
+    let tokens: TokenSet;
+    try {
+      tokens = await this.oauth.refresh(refreshToken, clientOf(account));
+    } catch (err) {
+      if (err instanceof OAuthError) await this.refreshFailed(id, err, context, refreshToken);
+      throw err;
+    }
+    this.log.debug(`[refresh] refreshed ${account.email}, valid until ${new Date(tokens.expiry_timestamp * 1000).toISOString()}`);
+    try {
+      // Never onto a record that was disabled meanwhile, nor over a token re-added meanwhile.
+      await this.writeThrough(id, 'refresh', (current) =>
+        current.disabled || current.token.refresh_token !== refreshToken ? undefined : withTokens(current, tokens),
+      );
+    } catch (err) {
+      this.log.warn(`[pool] could not save the refreshed token of ${account.email}: ${messageOf(err)}`);
+    }
+    return tokens;
+  }
+
+  private async refreshFailed(id: string, error: OAuthError, context: RefreshContext, refreshToken: string): Promise<void> {
+    this.applied.add(error);
+    const account = this.accounts.get(id);
+    if (!account) return;
+    const next = context === 'check' ? '' : ', trying next account';
+    this.log.warn(`[refresh] Token refresh failed (${account.email}): ${error.message}${next}`);
+    if (error instanceof OAuthClientMismatchError) this.warnClientMismatch(account, error);
+    const decision = decide({ kind: 'refresh', error }, { consecutiveFailures: this.cooldowns.failures(id, ACCOUNT_WIDE), already401: false });
+    await this.apply(id, ACCOUNT_WIDE, decision, this.now(), refreshToken);
+  }
+
+  private warnClientMismatch(account: Account, error: OAuthClientMismatchError): void {
+    const client = account.token.client_id ?? 'the configured oauth.client_id';
+    if (this.warnedClients.has(client)) return;
+    this.warnedClients.add(client);
+    this.log.warn(
+      `[refresh] The OAuth client (${client}) does not match the one ${account.email}'s refresh token was issued to ` +
+        `(${error.error}); accounts cool for 1 h instead of being disabled. Configure the client that issued ` +
+        'the tokens, or re-add the accounts with this client.',
+    );
+  }
+
+  // ---- outcomes ------------------------------------------------------------------------------
+
+  /**
+   * Applies the failover decision for an upstream outcome to the account: cooldowns, quota
+   * protection (persisted), last_used on success, and for a refresh failure the disable. Returns
+   * the decision so the attempt loop knows whether to retry.
+   */
+  report(accountId: string, model: string, outcome: Outcome, ctx: { already401?: boolean } = {}): Decision {
+    const now = this.now();
+    const decision = decide(outcome, {
+      consecutiveFailures: this.cooldowns.failures(accountId, ACCOUNT_WIDE),
+      modelFailures: this.cooldowns.failures(accountId, model),
+      already401: ctx.already401 ?? false,
+      now,
+    });
+    const account = this.accounts.get(accountId);
+    if (!account || this.disposed) return decision;
+    if (outcome.kind === 'refresh') {
+      if (!this.applied.has(outcome.error)) {
+        this.track(this.refreshFailed(accountId, outcome.error, 'acquire', account.token.refresh_token), `the state of ${account.email}`);
+      }
+      return decision;
+    }
+    const applying = this.apply(accountId, model, decision, now);
+    if (applying) this.track(applying, `the state of ${account.email}`);
+    return decision;
+  }
+
+  /** Carries out a decision. Returns the write it started, if any. */
+  private apply(id: string, model: string, decision: Decision, now: number, refreshToken?: string): Promise<void> | undefined {
+    const account = this.accounts.get(id);
+    if (!account) return undefined;
+    const writes: Promise<unknown>[] = [];
+    if (decision.clearFailures) {
+      if (this.cooldowns.clearOnSuccess(id, model, now)) {
+        this.selector.wake();
+        this.changed('cooldown');
+      }
+      const used = this.markUsed(account, now);
+      if (used) writes.push(used);
+    }
+    if (decision.cooldown) {
+      const { scope, seconds, reason } = decision.cooldown;
+      this.cooldowns.add(id, scope === 'account' ? ACCOUNT_WIDE : model, seconds, truncateReason(reason), now);
+      this.scheduleExpiry();
+      this.changed('cooldown');
+    }
+    if (decision.quotaProtectUntilSeconds !== undefined) {
+      writes.push(this.protectQuota(account, decision.quotaProtectUntilSeconds, now));
+    }
+    if (decision.disable) writes.push(this.disable(account, decision.disable.reason, refreshToken ?? account.token.refresh_token));
+    return writes.length > 0 ? Promise.all(writes).then(() => undefined) : undefined;
+  }
+
+  private async disable(account: Account, reason: string, failedRefreshToken: string): Promise<void> {
+    this.log.error(
+      `[refresh] Disabling account due to invalid_grant (${account.email}): refresh_token likely revoked/expired (or the account is suspended)`,
+    );
+    const nowS = this.nowSeconds();
+    try {
+      // Only the token that failed: a token re-added meanwhile stays enabled.
+      await this.writeThrough(account.id, 'disabled', (current) =>
+        current.disabled || current.token.refresh_token !== failedRefreshToken ? undefined : withDisabled(current, reason, nowS),
+      );
+    } catch (err) {
+      this.log.warn(`[pool] could not save that ${account.email} is disabled: ${messageOf(err)}`);
+    }
+  }
+
+  private async protectQuota(account: Account, seconds: number, now: number): Promise<void> {
+    const nowS = Math.floor(now / 1000);
+    const until = nowS + Math.ceil(seconds);
+    this.log.warn(
+      `[pool] Quota protection (${account.email}): Google asks to wait ${Math.round(seconds / 60)} min; ` +
+        `proxy_disabled until ${new Date(until * 1000).toISOString()}`,
+    );
+    await this.writeThrough(account.id, 'quota_protection', (current) => {
+      if (current.disabled) return undefined;
+      if (current.proxy_disabled && (current.proxy_disabled_reason !== PROXY_DISABLED_QUOTA || (current.proxy_disabled_until ?? Infinity) >= until)) {
+        return undefined; // a manual disable, or a longer quota protection, stays as it is
+      }
+      return withProxyDisabled(current, { reason: PROXY_DISABLED_QUOTA, now: nowS, until });
+    });
+    this.scheduleExpiry();
+  }
+
+  /** last_used in memory at once; on disk at most once a minute per account. */
+  private markUsed(account: Account, now: number): Promise<unknown> | undefined {
+    const nowS = Math.floor(now / 1000);
+    if (account.last_used !== nowS) this.accounts.set(account.id, { ...account, last_used: nowS });
+    const savedAt = this.lastUsedSavedAt.get(account.id);
+    if (savedAt !== undefined && now - savedAt < LAST_USED_WRITE_INTERVAL_MS) return undefined;
+    this.lastUsedSavedAt.set(account.id, now);
+    return this.writeThrough(account.id, 'used', (current) => {
+      const next = { ...current, last_used: Math.max(current.last_used ?? 0, nowS) };
+      return quotaProtectionLapsed(next, nowS) ? withProxyDisabled(next, null) : next;
+    });
+  }
+
+  // ---- user actions ------------------------------------------------------------------------
+
+  /**
+   * Upsert keyed by email (section 4): replaces both tokens, clears `disabled*` when a token
+   * changed, keeps `proxy_disabled`, then reloads the pool.
+   */
+  async upsert(input: UpsertInput): Promise<{ account: Account; created: boolean; reenabled: boolean }> {
+    let reenabled = false;
+    let tokenChanged = false;
+    const { account, created } = await this.store.upsertByEmail(input.email, (current) => {
+      reenabled = false;
+      tokenChanged = false;
+      if (!current) {
+        return newAccount({
+          id: '',
+          email: input.email,
+          name: input.name ?? null,
+          token: { ...input.token },
+          project_id: input.project_id ?? null,
+          location: input.location ?? null,
+          now: this.nowSeconds(),
+        });
+      }
+      tokenChanged =
+        current.token.refresh_token !== input.token.refresh_token || current.token.access_token !== input.token.access_token;
+      let next: Account = {
+        ...current,
+        token: { ...input.token },
+        name: input.name !== undefined ? input.name : (current.name ?? null),
+        project_id: input.project_id !== undefined ? input.project_id : (current.project_id ?? null),
+        location: input.location !== undefined ? input.location : (current.location ?? null),
+      };
+      if (tokenChanged && current.disabled) {
+        next = withEnabled(next);
+        reenabled = true;
+      }
+      return next;
+    });
+    if (reenabled) this.log.info(`[pool] Re-enabled account (${account.email}): token changed on re-add`);
+    if (tokenChanged && this.cooldowns.forget(account.id)) this.selector.wake();
+    await this.reload();
+    return { account, created, reenabled };
+  }
+
+  /** The user's proxy-disable / proxy-enable (reason `manual`). Enabling also ends quota protection. */
+  async setProxyDisabled(accountId: string, disabled: boolean): Promise<void> {
+    const nowS = this.nowSeconds();
+    const written = await this.writeThrough(
+      accountId,
+      'proxy_disabled',
+      (current) => {
+        if (disabled) {
+          const manual = current.proxy_disabled && current.proxy_disabled_reason === PROXY_DISABLED_MANUAL;
+          return manual ? undefined : withProxyDisabled(current, { reason: PROXY_DISABLED_MANUAL, now: nowS });
+        }
+        return current.proxy_disabled ? withProxyDisabled(current, null) : undefined;
+      },
+      { local: false },
+    );
+    if (!written) throw new AccountNotFoundError(accountId);
+  }
+
+  async remove(accountId: string): Promise<void> {
+    const removed = await this.store.remove(accountId);
+    if (!removed && !this.accounts.has(accountId)) throw new AccountNotFoundError(accountId);
+    if (this.accounts.has(accountId)) this.dropAccount(accountId);
+  }
+
+  resetCooldowns(): void {
+    if (this.cooldowns.resetAll()) {
+      this.selector.wake();
+      this.scheduleExpiry();
+    }
+    this.changed('reset');
+  }
+
+  // ---- reading state -------------------------------------------------------------------------
+
+  counts(): PoolCounts {
+    const now = this.now();
+    const nowS = Math.floor(now / 1000);
+    const counts: PoolCounts = { total: 0, healthy: 0, cooling: 0, proxy_disabled: 0, disabled: 0 };
+    for (const account of this.accounts.values()) {
+      const until = this.cooldowns.accountUntil(account.id, now);
+      counts.total++;
+      counts[accountState(account, nowS, until === null ? null : until / 1000)]++;
+    }
+    return counts;
+  }
+
+  availability(model?: string): Availability {
+    const now = this.now();
+    const blocked = this.blockedFor(model ?? ACCOUNT_WIDE);
+    let eligibleForModel = 0;
+    let earliest: number | null = null;
+    for (const id of this.order) {
+      if (!this.selector.has(id)) continue;
+      const until = blocked(id);
+      if (until <= now) eligibleForModel++;
+      else if (earliest === null || until < earliest) earliest = until;
+    }
+    return { ...this.counts(), eligibleForModel, earliestCooldownEnd: earliest === null ? null : Math.ceil(earliest / 1000) };
+  }
+
+  /** Section 8 objects for every account (disabled and proxy_disabled included); never a token. */
+  summaries(): AccountSummary[] {
+    const now = this.now();
+    const nowS = Math.floor(now / 1000);
+    return this.order.map((id) => summarizeAccount(this.accounts.get(id)!, nowS, this.cooldowns.list(id, now)));
+  }
+
+  /** Resolves true when some account can serve `model`, false after `maxWaitMs` or on abort. */
+  waitForEligible(model: string, maxWaitMs: number, signal?: AbortSignal): Promise<boolean> {
+    const eligible = () => !this.disposed && this.availability(model).eligibleForModel > 0;
+    if (eligible()) return Promise.resolve(true);
+    if (maxWaitMs <= 0 || signal?.aborted || this.disposed) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const finish = (result: boolean): void => {
+        clearTimeout(timer);
+        subscription.dispose();
+        signal?.removeEventListener('abort', onAbort);
+        this.waiters.delete(finish);
+        resolve(result);
+      };
+      const onAbort = () => finish(false);
+      const timer = setTimeout(() => finish(eligible()), maxWaitMs);
+      // Cooldown ends arrive here too: the expiry timer fires a change at the earliest end.
+      const subscription = this.stateChanged.event(() => {
+        if (eligible()) finish(true);
+      });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.add(finish);
+    });
+  }
+
+  /** Resolves once every write the pool has started (state, last_used) and every watch change is done. */
+  async flush(): Promise<void> {
+    while (this.writes.size > 0) await Promise.all([...this.writes]);
+    await this.watchQueue;
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    for (const watcher of this.watchers) watcher.dispose();
+    this.watchers.clear();
+    clearTimeout(this.coalesceTimer);
+    clearTimeout(this.expiryTimer);
+    for (const finish of [...this.waiters]) finish(false);
+    this.changes.dispose();
+    this.stateChanged.dispose();
+  }
+
+  // ---- internals -----------------------------------------------------------------------------
+
+  private nowSeconds(): number {
+    return Math.floor(this.now() / 1000);
+  }
+
+  private emailOf(id: string): string {
+    return this.accounts.get(id)?.email ?? id;
+  }
+
+  /** Until when each account cannot serve `model` (unix ms): cooldowns and quota protection. */
+  private blockedFor(model: string): BlockedUntil {
+    return (id) => {
+      const until = this.cooldowns.blockedUntil(id, model);
+      const account = this.accounts.get(id);
+      const quotaUntil = account?.proxy_disabled && account.proxy_disabled_until !== null ? account.proxy_disabled_until * 1000 : 0;
+      return quotaUntil > until ? quotaUntil : until;
+    };
+  }
+
+  private rebuildEligible(): void {
+    this.selector.setEligible(this.order.filter((id) => isSelectable(this.accounts.get(id)!)));
+  }
+
+  /** Puts a record from disk (or a write's result) in place; keeps the newer in-memory last_used. */
+  private setRecord(record: Account, reason: string): void {
+    const previous = this.accounts.get(record.id);
+    const next = withNewerLastUsed(record, previous);
+    if (previous && sameJson(previous, next)) return;
+    this.accounts.set(next.id, next);
+    if (!previous) this.order.push(next.id);
+    if (!previous || isSelectable(previous) !== isSelectable(next)) this.rebuildEligible();
+    if (previous && blockingChanged(previous, next)) this.selector.wake();
+    if (previous && previous.token.refresh_token !== next.token.refresh_token && this.cooldowns.forget(next.id)) this.selector.wake();
+    this.scheduleExpiry();
+    this.changed(reason);
+  }
+
+  private dropAccount(id: string): void {
+    this.accounts.delete(id);
+    this.order = this.order.filter((other) => other !== id);
+    this.forgetAccount(id);
+    this.rebuildEligible();
+    this.changed('removed');
+  }
+
+  private forgetAccount(id: string): void {
+    this.cooldowns.forget(id);
+    this.lastUsedSavedAt.delete(id);
+  }
+
+  private changedLocallySince(id: string, seq: number): boolean {
+    return (this.pendingWrites.get(id) ?? 0) > 0 || (this.localChangeSeq.get(id) ?? 0) > seq;
+  }
+
+  /**
+   * A locked read-modify-write of one account. With `local` (the default) the change is applied
+   * in memory at once, so the selection reacts before the disk does. The record as written (or as
+   * found, when `mutate` changed nothing) then replaces memory, unless a later local write is still
+   * in flight (its result will). Undefined, and the account dropped, when the file is gone.
+   */
+  private async writeThrough(
+    id: string,
+    reason: string,
+    mutate: (current: Account) => Account | undefined,
+    opts: { local: boolean } = { local: true },
+  ): Promise<Account | undefined> {
+    this.pendingWrites.set(id, (this.pendingWrites.get(id) ?? 0) + 1);
+    this.localChangeSeq.set(id, ++this.seq);
+    try {
+      const local = this.accounts.get(id);
+      const updated = opts.local && local ? mutate(local) : undefined;
+      if (updated) this.setRecord(updated, reason);
+      const written = await this.store.update(id, mutate);
+      if (this.pendingWrites.get(id) === 1) {
+        if (written === undefined) {
+          if (this.accounts.has(id)) this.dropAccount(id);
+        } else {
+          this.setRecord(written, reason);
+        }
+      }
+      return written;
+    } finally {
+      const left = (this.pendingWrites.get(id) ?? 1) - 1;
+      if (left > 0) this.pendingWrites.set(id, left);
+      else this.pendingWrites.delete(id);
+      this.localChangeSeq.set(id, ++this.seq);
+    }
+  }
+
+  /** A background write: logged if it fails, awaited by flush(). */
+  private track(work: Promise<unknown>, what: string): void {
+    const done: Promise<void> = work
+      .then(
+        () => undefined,
+        (err: unknown) => this.log.warn(`[pool] could not save ${what}: ${messageOf(err)}`),
+      )
+      .finally(() => this.writes.delete(done));
+    this.writes.add(done);
+  }
+
+  /** One change event per burst; in-process waiters hear about it at once. */
+  private changed(reason: string): void {
+    if (this.disposed) return;
+    this.stateChanged.fire();
+    this.pendingReasons.add(reason);
+    this.coalesceTimer ??= setTimeout(() => {
+      this.coalesceTimer = undefined;
+      const reasons = [...this.pendingReasons].join(',');
+      this.pendingReasons.clear();
+      this.changes.fire({ reason: reasons });
+    }, COALESCE_MS);
+  }
+
+  /** A timer at the earliest cooldown or quota-protection end, so views and waiters see it lapse. */
+  private scheduleExpiry(): void {
+    if (this.disposed) return;
+    const now = this.now();
+    let next = this.cooldowns.nextEnd(now);
+    for (const account of this.accounts.values()) {
+      const until = account.proxy_disabled && account.proxy_disabled_until !== null ? account.proxy_disabled_until * 1000 : 0;
+      if (until > now && (next === null || until < next)) next = until;
+    }
+    if (next === this.expiryAt && this.expiryTimer) return;
+    clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+    this.expiryAt = next ?? undefined;
+    if (next === null) return;
+    const at = next;
+    this.expiryTimer = setTimeout(() => {
+      this.expiryTimer = undefined;
+      this.expiryAt = undefined;
+      if (this.now() >= at) this.changed('cooldown_ended');
+      this.scheduleExpiry();
+    }, Math.min(Math.max(1, at - now), 2 ** 31 - 1));
+    this.expiryTimer.unref();
+  }
+}
+
+/** Oldest first, then by id: a stable order for fill-first and for lists. */
+const byPoolOrder = (a: Account, b: Account): number => a.created_at - b.created_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/**
+ * In the selection at all: not disabled and not proxy_disabled by hand. Quota protection with an
+ * end stays in, blocked until `_until`, so it comes back on its own.
+ */
+function isSelectable(account: Account): boolean {
+  if (account.disabled) return false;
+  if (!account.proxy_disabled) return true;
+  return account.proxy_disabled_reason === PROXY_DISABLED_QUOTA && account.proxy_disabled_until !== null;
+}
+
+function quotaProtectionLapsed(account: Account, nowS: number): boolean {
+  return (
+    account.proxy_disabled &&
+    account.proxy_disabled_reason === PROXY_DISABLED_QUOTA &&
+    account.proxy_disabled_until !== null &&
+    account.proxy_disabled_until <= nowS
+  );
+}
+
+function blockingChanged(a: Account, b: Account): boolean {
+  return a.proxy_disabled !== b.proxy_disabled || a.proxy_disabled_until !== b.proxy_disabled_until;
+}
+
+function hasFreshToken(account: Account, nowS: number, skewS: number): boolean {
+  return account.token.access_token !== '' && account.token.expiry_timestamp - nowS >= skewS;
+}
+
+function leaseOf(account: Account, accessToken: string): Lease {
+  return {
+    accountId: account.id,
+    email: account.email,
+    accessToken,
+    projectId: account.project_id ?? null,
+    location: account.location ?? null,
+  };
+}
+
+/** An account with its own OAuth client (gcloud ADC) refreshes with that client. */
+function clientOf(account: Account): OAuthClientCreds | undefined {
+  const { client_id, client_secret } = account.token;
+  if (!client_id) return undefined;
+  return { client_id, ...(client_secret ? { client_secret } : {}) };
+}
+
+function withTokens(account: Account, tokens: TokenSet): Account {
+  return {
+    ...account,
+    token: {
+      ...account.token,
+      access_token: tokens.access_token,
+      expires_in: tokens.expires_in,
+      expiry_timestamp: tokens.expiry_timestamp,
+      token_type: tokens.token_type,
+      ...(tokens.refresh_token ? { refresh_token: tokens.refresh_token } : {}),
+    },
+  };
+}
+
+function withNewerLastUsed(record: Account, local: Account | undefined): Account {
+  return local?.last_used != null && local.last_used > (record.last_used ?? 0) ? { ...record, last_used: local.last_used } : record;
+}
+
+/** Structural equality of two JSON values, key order ignored. */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
+  const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
+  if (ka.length !== kb.length) return false;
+  return ka.every((k) => sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));

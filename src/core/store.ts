@@ -1,0 +1,249 @@
+/**
+ * AccountStore: the accounts/ directory (DESIGN section 3), the only source of truth for accounts.
+ * One file per account, `accounts/<id>.json` (0600), replaced atomically. Every change is a
+ * read-modify-write under a lock that holds across processes, so a refresh in one VS Code window
+ * cannot undo a disable written by another. A file that does not parse or validate is reported
+ * and skipped; the store never rewrites or deletes it.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { promises as fs, readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { parseAccount, serializeAccount, type Account } from './account';
+import { ensureDataDir } from './config';
+import { watchDirectory } from './dirwatch';
+import type { Disposable } from './disposable';
+import { AccountFileError, DataDirError } from './errors';
+import { fsyncDir, writeFileAtomic } from './fsutil';
+import { withLock } from './lock';
+import type { Logger } from './log';
+import { mapInSlices } from './slices';
+
+/** A file in accounts/ that was skipped; `file` is an absolute path. */
+export interface LoadProblem {
+  file: string;
+  reason: string;
+}
+
+export type StoreChange = { kind: 'changed'; id: string } | { kind: 'removed'; id: string };
+
+const EXT = '.json';
+
+/**
+ * `<id>.json`. Hidden names are never accounts: writeFileAtomic's temp files (`.<name>.<rand>.tmp`),
+ * the lock directories (`.<id>.json.lock`) and editors' swap files.
+ */
+const isAccountFileName = (name: string): boolean =>
+  name.endsWith(EXT) && name.length > EXT.length && !name.startsWith('.');
+
+/** An id names a file directly inside accounts/: not empty, not hidden, no path separator. */
+const isSafeId = (id: string): boolean => id !== '' && !id.startsWith('.') && !/[/\\\0]/.test(id);
+
+/** A read error: undefined when the file does not exist, else AccountFileError. */
+function missingOrThrow(err: unknown, file: string): undefined {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return undefined;
+  throw new AccountFileError(file, `cannot be read (${code ?? (err as Error).message})`);
+}
+
+/** The file's text; undefined if it does not exist; AccountFileError if it cannot be read. */
+async function readText(file: string): Promise<string | undefined> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (err) {
+    return missingOrThrow(err, file);
+  }
+}
+
+/** parseAccount, plus the store's own rule: the id is the file's name. */
+function parseAccountFile(text: string, file: string): Account {
+  const account = parseAccount(text, file);
+  const expected = basename(file, EXT);
+  if (account.id !== expected) {
+    throw new AccountFileError(file, `"id" is "${account.id}" but the file is named ${expected}${EXT} (it must be <id>${EXT})`);
+  }
+  return account;
+}
+
+type Loaded = { account: Account } | { problem: LoadProblem; fingerprint: string } | undefined;
+
+export class AccountStore implements Disposable {
+  readonly dataDir: string;
+  readonly accountsDir: string;
+  /** Problem file -> fingerprint of what was warned about, so each bad content is warned about once. */
+  private warned = new Map<string, string>();
+  private readonly watchers = new Set<Disposable>();
+
+  constructor(
+    dataDir: string,
+    private readonly log: Logger,
+  ) {
+    this.dataDir = resolve(dataDir);
+    this.accountsDir = join(this.dataDir, 'accounts');
+  }
+
+  /** Creates the data directory and accounts/, both 0700. */
+  async init(): Promise<void> {
+    await ensureDataDir(this.dataDir);
+    await fs.chmod(this.accountsDir, 0o700);
+  }
+
+  /**
+   * Every valid account file (10,000 in well under a second). A bad file becomes a problem, is logged once per
+   * distinct content, and is left untouched. Temp files and lock directories are not looked at.
+   */
+  async loadAll(): Promise<{ accounts: Account[]; problems: LoadProblem[] }> {
+    let names: string[];
+    try {
+      names = (await fs.readdir(this.accountsDir)).filter(isAccountFileName).sort();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { accounts: [], problems: [] };
+      throw new DataDirError(`cannot list ${this.accountsDir}: ${(err as NodeJS.ErrnoException).code}`, { cause: err });
+    }
+    const loaded = await mapInSlices(names, (name) => this.load(join(this.accountsDir, name)));
+
+    const accounts: Account[] = [];
+    const problems: LoadProblem[] = [];
+    const warned = new Map<string, string>();
+    for (const item of loaded) {
+      if (!item) continue;
+      if ('account' in item) {
+        accounts.push(item.account);
+        continue;
+      }
+      const { problem, fingerprint } = item;
+      problems.push(problem);
+      if (this.warned.get(problem.file) !== fingerprint) {
+        this.log.warn(`[store] skipping ${problem.file}: ${problem.reason} (the file is left as it is; fix or remove it)`);
+      }
+      warned.set(problem.file, fingerprint);
+    }
+    this.warned = warned;
+    return { accounts, problems };
+  }
+
+  /** One file for loadAll (synchronous: see slices.ts). */
+  private load(file: string): Loaded {
+    let text: string | undefined;
+    try {
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (err) {
+        return missingOrThrow(err, file);
+      }
+      return { account: parseAccountFile(text, file) };
+    } catch (err) {
+      if (!(err instanceof AccountFileError)) throw err;
+      const fingerprint = text === undefined ? err.reason : createHash('sha256').update(text).digest('hex');
+      return { problem: { file, reason: err.reason }, fingerprint };
+    }
+  }
+
+  /** The account, or undefined if there is no such file. Throws AccountFileError if the file is bad. */
+  async read(id: string): Promise<Account | undefined> {
+    const file = this.fileOf(id);
+    return file === undefined ? undefined : this.readAccount(file);
+  }
+
+  /**
+   * Locked read-modify-write (the lock holds across processes). `mutate` gets the CURRENT on-disk
+   * record; returning undefined writes nothing. Returns the record as written (or the current one
+   * if unchanged), undefined if there is no such file. Throws AccountFileError, without writing,
+   * if the file on disk is bad or `mutate` returns a record that would not validate.
+   */
+  async update(id: string, mutate: (current: Account) => Account | undefined): Promise<Account | undefined> {
+    const file = this.fileOf(id);
+    if (file === undefined) return undefined;
+    return withLock(file, this.lockPathOf(id), this.log, async (assertHeld) => {
+      const current = await this.readAccount(file);
+      if (!current) return undefined;
+      const next = mutate(current);
+      return next === undefined ? current : this.write(file, { ...next, id }, assertHeld);
+    });
+  }
+
+  /**
+   * Upsert keyed by email (case-insensitive) under a store-wide lock, so two processes adding the
+   * same account cannot create two files. An existing record is updated under its own lock too; a
+   * new one gets a fresh UUID v4 as its id and file name.
+   */
+  async upsertByEmail(
+    email: string,
+    mutate: (current: Account | undefined) => Account,
+  ): Promise<{ account: Account; created: boolean }> {
+    const key = email.toLowerCase();
+    return withLock(this.accountsDir, join(this.dataDir, '.accounts.lock'), this.log, async (assertHeld) => {
+      const { accounts } = await this.loadAll();
+      const existing = accounts
+        .filter((a) => a.email.toLowerCase() === key)
+        .sort((a, b) => a.created_at - b.created_at || a.id.localeCompare(b.id))[0];
+      if (existing) {
+        const account = await this.update(existing.id, mutate);
+        if (account) return { account, created: false };
+      }
+      const id = randomUUID();
+      const account = await this.write(join(this.accountsDir, id + EXT), { ...mutate(undefined), id }, assertHeld);
+      return { account, created: true };
+    });
+  }
+
+  /**
+   * Deletes the account's file; false if there is none. A file that does not validate is not
+   * deleted (AccountFileError): the program never removes what it cannot read.
+   */
+  async remove(id: string): Promise<boolean> {
+    const file = this.fileOf(id);
+    if (file === undefined) return false;
+    return withLock(file, this.lockPathOf(id), this.log, async (assertHeld) => {
+      if (!(await this.readAccount(file))) return false;
+      assertHeld();
+      await fs.rm(file);
+      await fsyncDir(this.accountsDir);
+      return true;
+    });
+  }
+
+  /**
+   * Reports changes to account files, by this or any other process or by hand, within 1 s:
+   * `changed` when `<id>.json` exists after the change, `removed` when it is gone. Own writes are
+   * reported too; consumers re-read and must be idempotent.
+   */
+  watch(onChange: (change: StoreChange) => void): Disposable {
+    const watcher = watchDirectory(this.accountsDir, { accept: isAccountFileName, log: this.log }, (name, exists) =>
+      onChange({ kind: exists ? 'changed' : 'removed', id: name.slice(0, -EXT.length) }),
+    );
+    this.watchers.add(watcher);
+    return {
+      dispose: () => {
+        watcher.dispose();
+        this.watchers.delete(watcher);
+      },
+    };
+  }
+
+  dispose(): void {
+    for (const watcher of this.watchers) watcher.dispose();
+    this.watchers.clear();
+  }
+
+  private fileOf(id: string): string | undefined {
+    return isSafeId(id) ? join(this.accountsDir, id + EXT) : undefined;
+  }
+
+  private lockPathOf(id: string): string {
+    return join(this.accountsDir, `.${id}${EXT}.lock`);
+  }
+
+  private async readAccount(file: string): Promise<Account | undefined> {
+    const text = await readText(file);
+    return text === undefined ? undefined : parseAccountFile(text, file);
+  }
+
+  /** Validates first (never write what loadAll would skip), then replaces the file atomically. */
+  private async write(file: string, record: Account, assertHeld: () => void): Promise<Account> {
+    const text = serializeAccount(record);
+    const written = parseAccountFile(text, file);
+    assertHeld();
+    await writeFileAtomic(file, text, 0o600);
+    return written;
+  }
+}

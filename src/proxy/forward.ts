@@ -1,0 +1,278 @@
+/**
+ * The attempt loop (DESIGN section 5): pick an account -> send -> classify -> retry or commit ->
+ * stream. The body is already buffered, so an attempt can be replayed on another account until the
+ * first byte goes back to the client; after that the answer is piped through chunk by chunk.
+ */
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import { request, type Dispatcher } from 'undici';
+import type { Config } from '../core/config';
+import { CancelledError, OAuthError } from '../core/errors';
+import { parseGoogleError, parseRetryDelay, type Outcome } from '../core/failover';
+import type { Logger } from '../core/log';
+import type { Availability, Lease, TokenPool } from '../core/pool';
+import { HttpError, upstreamMessage } from './errors';
+import { clientHeaders, upstreamHeaders } from './headers';
+import type { Upstream, UpstreamOp, UpstreamTarget } from './upstream/target';
+
+export interface ForwardCall {
+  op: UpstreamOp;
+  sessionKey?: string;
+}
+
+export interface ForwardDeps {
+  config: Config;
+  pool: TokenPool;
+  log: Logger;
+  dispatcher: Dispatcher;
+  upstream: Upstream;
+}
+
+/** The client's side of one request. */
+export interface Exchange {
+  headers: IncomingHttpHeaders;
+  body: Record<string, unknown>;
+  res: ServerResponse;
+  /** Aborted when the client goes away: cancels the wait, the upstream request and the stream. */
+  signal: AbortSignal;
+}
+
+/** An attempt that did not commit, kept so the last one can be answered when no retry is left. */
+interface Failure {
+  status: number;
+  message: string;
+  retryAfterS?: number;
+}
+
+/**
+ * `failure` is undefined when the account itself turned out unusable (its refresh failed after a
+ * 401): that says nothing about the request, so an earlier failure, or the pool's 503, is answered.
+ */
+type AttemptResult = { kind: 'committed' } | { kind: 'failed'; failure: Failure | undefined; rotate: boolean };
+
+/** How much of an upstream error body is read to classify it. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+export async function forward(deps: ForwardDeps, exchange: Exchange, call: ForwardCall): Promise<void> {
+  const { op } = call;
+  const unsupported = deps.upstream.unsupported(op);
+  if (unsupported) throw new HttpError(404, unsupported, { reason: 'not_found' });
+
+  const maxAttempts = deps.config.routing.max_attempts; // 0: every eligible account once
+  const exclude = new Set<string>();
+  let last: Failure | undefined;
+  let waited = false;
+  let attempts = 0;
+  while (maxAttempts === 0 || attempts < maxAttempts) {
+    throwIfClientGone(exchange.signal);
+    const lease = await deps.pool.acquire(op.model, { exclude, sessionKey: call.sessionKey });
+    if (!lease) {
+      // Nothing eligible: wait once for the earliest cooldown, unless an account has already answered.
+      if (last || waited) break;
+      waited = true;
+      const waitMs = cooldownWaitMs(deps.pool.availability(op.model), deps.config.routing.max_wait_s, Date.now());
+      if (waitMs !== undefined && (await deps.pool.waitForEligible(op.model, waitMs, exchange.signal))) continue;
+      break;
+    }
+    attempts++;
+    const result = await attemptAccount(deps, exchange, op, lease);
+    if (result.kind === 'committed') return;
+    last = result.failure ?? last;
+    if (!result.rotate) break;
+    deps.log.warn(`[proxy] ${lease.email} ${result.failure ? `answered ${result.failure.status}` : 'is unusable'} for ${op.model}, trying another account`);
+    exclude.add(lease.accountId);
+  }
+  throwIfClientGone(exchange.signal);
+  if (last) throw upstreamFailure(last);
+  throw noAccountAvailable(op.model, deps.pool.availability(op.model), Date.now());
+}
+
+/** One account: send, and on a first 401 refresh its token and send once more. */
+async function attemptAccount(deps: ForwardDeps, exchange: Exchange, op: UpstreamOp, lease: Lease): Promise<AttemptResult> {
+  let token = lease.accessToken;
+  let already401 = false;
+  for (;;) {
+    const target = deps.upstream.target(op, exchange.body, lease);
+    const sent = await send(deps, exchange, target, token);
+    if (!sent.ok) {
+      throwIfClientGone(exchange.signal);
+      deps.pool.report(lease.accountId, op.model, { kind: 'network', detail: sent.detail });
+      return { kind: 'failed', rotate: true, failure: { status: sent.timeout ? 504 : 502, message: `Upstream request failed: ${sent.detail}` } };
+    }
+    const { response } = sent;
+    if (response.statusCode >= 200 && response.statusCode < 300) {
+      deps.pool.report(lease.accountId, op.model, { kind: 'http', status: response.statusCode });
+      await streamToClient(deps, exchange, op, lease, response);
+      return { kind: 'committed' };
+    }
+    const outcome = await classify(response);
+    const decision = deps.pool.report(lease.accountId, op.model, outcome, { already401 });
+    const failure: Failure = {
+      status: response.statusCode,
+      message: upstreamMessage(outcome.text, response.statusCode, [lease.email]),
+      retryAfterS: response.statusCode === 429 ? parseRetryDelay(outcome.googleError ?? null, outcome.retryAfterHeader ?? null) : undefined,
+    };
+    if (decision.action === 'retry_same' && !already401) {
+      already401 = true;
+      const refreshed = await refreshAfter401(deps, lease, op.model);
+      if (refreshed === undefined) return { kind: 'failed', rotate: true, failure: undefined };
+      token = refreshed;
+      continue;
+    }
+    return { kind: 'failed', rotate: decision.action === 'rotate' || decision.action === 'retry_same', failure };
+  }
+}
+
+type Sent = { ok: true; response: Dispatcher.ResponseData } | { ok: false; detail: string; timeout: boolean };
+
+/** The upstream request with the account's token; a connection error or timeout before headers is a value, not a throw. */
+async function send(deps: ForwardDeps, exchange: Exchange, target: UpstreamTarget, token: string): Promise<Sent> {
+  const timeoutMs = deps.config.proxy.request_timeout_s * 1000;
+  try {
+    const response = await request(target.url, {
+      method: 'POST',
+      headers: upstreamHeaders(exchange.headers, token, target.headers),
+      body: target.body,
+      dispatcher: deps.dispatcher,
+      signal: exchange.signal,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
+    return { ok: true, response };
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? '';
+    return { ok: false, detail: describeNetworkError(err), timeout: code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' };
+  }
+}
+
+const describeNetworkError = (err: unknown): string => {
+  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  const code = e.cause?.code ?? e.code;
+  const message = e.cause?.message ?? e.message ?? String(err);
+  return code && !message.includes(code) ? `${code}: ${message}` : message;
+};
+
+/** A non-2xx answer as the failover table sees it. */
+async function classify(response: Dispatcher.ResponseData): Promise<Extract<Outcome, { kind: 'http' }> & { text: string }> {
+  const text = await readCapped(response.body, MAX_ERROR_BODY_BYTES);
+  const googleError = parseGoogleError(text);
+  const retryAfter = response.headers['retry-after'];
+  return {
+    kind: 'http',
+    status: response.statusCode,
+    retryAfterHeader: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter ?? null,
+    googleError,
+    // Every path the proxy sends to exists, so an upstream 404 means the account's project lacks the model.
+    modelNotFound: response.statusCode === 404,
+    text,
+  };
+}
+
+async function readCapped(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      const buf = chunk as Buffer;
+      chunks.push(buf);
+      size += buf.length;
+      if (size >= limit) break;
+    }
+  } catch {
+    // a body cut short still tells us the status; classify on what arrived
+  } finally {
+    body.destroy();
+  }
+  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
+}
+
+/** After an upstream 401: a forced refresh (single-flight in the pool). A failed refresh is reported, and the account rotated away from. */
+async function refreshAfter401(deps: ForwardDeps, lease: Lease, model: string): Promise<string | undefined> {
+  try {
+    return await deps.pool.forceRefresh(lease.accountId);
+  } catch (err) {
+    if (!(err instanceof OAuthError)) throw err;
+    deps.pool.report(lease.accountId, model, { kind: 'refresh', error: err });
+    return undefined;
+  }
+}
+
+/**
+ * Commit: headers go out at once, then every chunk as it arrives (backpressure from the client, no
+ * buffering, no compression). The client going away destroys the upstream body, which cancels the
+ * upstream request. An upstream failure now can no longer be retried: the client's response is cut.
+ */
+async function streamToClient(
+  deps: ForwardDeps,
+  exchange: Exchange,
+  op: UpstreamOp,
+  lease: Lease,
+  response: Dispatcher.ResponseData,
+): Promise<void> {
+  const { res } = exchange;
+  const contentType = String(response.headers['content-type'] ?? '');
+  res.writeHead(response.statusCode, clientHeaders(response.headers, op.stream || contentType.includes('event-stream')));
+  res.flushHeaders();
+  try {
+    await pipeline(response.body, res);
+  } catch (err) {
+    throwIfClientGone(exchange.signal);
+    deps.log.warn(`[proxy] upstream stream from ${lease.email} failed after the answer started: ${describeNetworkError(err)}`);
+    deps.pool.report(lease.accountId, op.model, { kind: 'network', detail: describeNetworkError(err) });
+    throw err;
+  }
+}
+
+/**
+ * How long to wait for an account when none is eligible: until the earliest cooldown ends (plus a
+ * little), if that is within `max_wait_s`; undefined when waiting cannot help (nothing is cooling,
+ * or not soon enough), so the 503 goes out at once.
+ */
+export function cooldownWaitMs(a: Availability, maxWaitS: number, nowMs: number): number | undefined {
+  if (a.earliestCooldownEnd === null || maxWaitS <= 0) return undefined;
+  const untilMs = a.earliestCooldownEnd * 1000 - nowMs;
+  if (untilMs > maxWaitS * 1000) return undefined;
+  return Math.min(maxWaitS * 1000, Math.max(0, untilMs) + 250);
+}
+
+function throwIfClientGone(signal: AbortSignal): void {
+  if (signal.aborted) throw new CancelledError('client closed the connection');
+}
+
+function upstreamFailure(failure: Failure): HttpError {
+  return new HttpError(failure.status, failure.message, {
+    reason: 'upstream_error',
+    headers: failure.retryAfterS !== undefined ? { 'retry-after': String(Math.ceil(failure.retryAfterS)) } : {},
+  });
+}
+
+const DEFAULT_RETRY_AFTER_S = 60;
+
+/** 503 that says why: how many accounts are disabled, proxy_disabled, cooling, and until when. */
+export function noAccountAvailable(model: string, a: Availability, nowMs: number): HttpError {
+  const coolingUntil = a.earliestCooldownEnd != null ? new Date(a.earliestCooldownEnd * 1000).toISOString() : null;
+  const parts = [
+    `${a.disabled} disabled`,
+    `${a.proxy_disabled} proxy_disabled`,
+    `${a.cooling} cooling${coolingUntil ? ` until ${coolingUntil}` : ''}`,
+  ];
+  const message =
+    a.total === 0
+      ? 'No accounts in the pool: add one (tokenpool accounts add, or the Token Pool view in VS Code)'
+      : `No account can serve ${model} right now: ${parts.join(', ')} (of ${a.total} accounts)`;
+  const retryAfter = a.earliestCooldownEnd != null ? Math.max(1, Math.ceil(a.earliestCooldownEnd - nowMs / 1000)) : DEFAULT_RETRY_AFTER_S;
+  return new HttpError(503, message, {
+    reason: 'no_account_available',
+    headers: { 'retry-after': String(retryAfter) },
+    details: {
+      availability: {
+        total: a.total,
+        healthy: a.healthy,
+        cooling: a.cooling,
+        proxy_disabled: a.proxy_disabled,
+        disabled: a.disabled,
+        cooling_until: coolingUntil,
+      },
+    },
+  });
+}

@@ -1,0 +1,69 @@
+/**
+ * Which headers cross the proxy. Upstream: the client's headers minus its own credentials, hop-by-hop
+ * headers and anything the proxy sets itself, plus the account's Bearer token. Back to the client:
+ * only a small allowlist, never upstream headers wholesale (they could name the account).
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** Header the client may send to pin a session to one account (not forwarded). */
+export const SESSION_HEADER = 'x-tokenpool-session';
+
+const HOP_BY_HOP = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
+  'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect', 'http2-settings',
+]);
+
+/** The client's credentials and browser context: never sent to Google. */
+const CLIENT_CREDENTIALS = new Set(['authorization', 'x-api-key', 'x-goog-api-key', 'cookie']);
+
+/** Set by the proxy for each attempt (length, compression, host, billing project). */
+const PROXY_OWNED = new Set([
+  'host', 'content-length', 'content-type', 'accept-encoding', 'x-goog-user-project', 'origin', 'referer', SESSION_HEADER,
+]);
+
+export function upstreamHeaders(
+  client: IncomingHttpHeaders,
+  accessToken: string,
+  extra: Record<string, string>,
+): Record<string, string> {
+  const named = new Set(
+    String(client.connection ?? '')
+      .split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter(Boolean),
+  );
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(client)) {
+    const key = name.toLowerCase();
+    if (value === undefined || HOP_BY_HOP.has(key) || named.has(key) || CLIENT_CREDENTIALS.has(key) || PROXY_OWNED.has(key)) continue;
+    out[key] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return {
+    ...out,
+    ...extra,
+    authorization: `Bearer ${accessToken}`,
+    'content-type': 'application/json',
+    // Chunks must pass through as they arrive: no compression to buffer behind.
+    'accept-encoding': 'identity',
+  };
+}
+
+const RESPONSE_ALLOWLIST = ['content-type', 'content-length', 'content-encoding'];
+
+/** What of a 2xx upstream answer's headers the client sees. A stream is marked never to be buffered or cached. */
+export function clientHeaders(
+  upstream: Record<string, string | string[] | undefined>,
+  stream: boolean,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of RESPONSE_ALLOWLIST) {
+    const value = upstream[name];
+    if (value !== undefined) out[name] = Array.isArray(value) ? value[0] : value;
+  }
+  if (stream) {
+    delete out['content-length'];
+    out['cache-control'] = 'no-cache';
+    out['x-accel-buffering'] = 'no';
+  }
+  return out;
+}

@@ -1,0 +1,56 @@
+/** The route table's types: each protocol file lists its routes; the server matches and runs them. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Config } from '../core/config';
+import type { Logger } from '../core/log';
+import type { TokenPool } from '../core/pool';
+import type { Access } from './guard';
+import type { ForwardCall } from './forward';
+
+export interface RouteContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  /** Capture groups of the route's pattern. */
+  params: string[];
+  /** The parsed JSON object, for routes declared with `body: true`. */
+  body: Record<string, unknown>;
+  /** The raw bytes of that body. */
+  rawBody: Buffer;
+  config: Config;
+  pool: TokenPool;
+  log: Logger;
+  version: string;
+  /** Aborted when the client goes away. */
+  signal: AbortSignal;
+  /** Sends the request upstream through the attempt loop and streams the answer back. */
+  forward(call: ForwardCall): Promise<void>;
+}
+
+export interface Route {
+  method: 'GET' | 'POST';
+  path: string | RegExp;
+  access: Access;
+  /** Read and parse a JSON body before `handle` (413 / 400 on the way). */
+  body?: boolean;
+  handle(ctx: RouteContext): Promise<void> | void;
+}
+
+export function matchRoute(routes: readonly Route[], method: string, pathname: string): { route: Route; params: string[] } | undefined {
+  for (const route of routes) {
+    if (route.method !== method) continue;
+    if (typeof route.path === 'string') {
+      if (route.path === pathname) return { route, params: [] };
+      continue;
+    }
+    const match = route.path.exec(pathname);
+    if (match) return { route, params: match.slice(1) };
+  }
+  return undefined;
+}
+
+/** Writes a JSON answer. */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)) });
+  res.end(text);
+}

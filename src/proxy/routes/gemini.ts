@@ -1,0 +1,49 @@
+/** Gemini front-end (DESIGN section 6): generateContent, streamGenerateContent, countTokens, model list. */
+import { HttpError } from '../errors';
+import { sessionKey } from '../session';
+import { sendJson, type Route, type RouteContext } from '../route';
+import type { GeminiMethod } from '../upstream/target';
+
+export const geminiRoutes: readonly Route[] = [
+  {
+    method: 'POST',
+    path: /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent|countTokens)$/,
+    access: 'api',
+    body: true,
+    handle: modelMethod,
+  },
+  { method: 'GET', path: '/v1beta/models', access: 'api', handle: listModels },
+];
+
+async function modelMethod(ctx: RouteContext): Promise<void> {
+  let model: string;
+  try {
+    model = decodeURIComponent(ctx.params[0]);
+  } catch {
+    throw new HttpError(400, 'The model name in the path is not valid percent-encoding', { reason: 'invalid_model' });
+  }
+  const method = ctx.params[1] as GeminiMethod;
+  await ctx.forward({
+    op: {
+      api: 'gemini',
+      model,
+      method,
+      stream: method === 'streamGenerateContent',
+      alt: ctx.url.searchParams.get('alt') ?? undefined,
+    },
+    sessionKey: sessionKey(ctx.req.headers, undefined),
+  });
+}
+
+const GENERATION_METHODS = ['generateContent', 'streamGenerateContent', 'countTokens'];
+
+function listModels(ctx: RouteContext): void {
+  sendJson(ctx.res, 200, {
+    models: ctx.config.upstream.models.map((id) => ({
+      name: `models/${id}`,
+      baseModelId: id,
+      displayName: id,
+      supportedGenerationMethods: GENERATION_METHODS,
+    })),
+  });
+}

@@ -1,0 +1,124 @@
+/**
+ * How an account reads in the tree: description, icon, tooltip rows, and which accounts just became
+ * disabled. Pure (no `vscode` import); times are Unix seconds, clocks in local time.
+ */
+import type { AccountState, AccountSummary } from '../core/account';
+import type { EnrollResult } from '../core/enroll';
+
+const pad = (n: number): string => String(n).padStart(2, '0');
+
+/** `14:05` today (within 24 h), else `2025-11-23 14:05`. */
+export function clock(unix: number, now: number): string {
+  const d = new Date(unix * 1000);
+  const hm = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  if (Math.abs(unix - now) < 86400) return hm;
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${hm}`;
+}
+
+/** `just now`, `2 min ago`, `3 h ago`, `4 d ago`. */
+export function ago(unix: number, now: number): string {
+  const d = Math.max(0, now - unix);
+  if (d < 60) return 'just now';
+  if (d < 3600) return `${Math.floor(d / 60)} min ago`;
+  if (d < 86400) return `${Math.floor(d / 3600)} h ago`;
+  return `${Math.floor(d / 86400)} d ago`;
+}
+
+/** The head of a reason for a one-line description: `invalid_grant: Token has…` → `invalid_grant`. */
+export function shortReason(reason: string | null | undefined, max = 40): string {
+  const head = (reason ?? '').split(/[:\n]/)[0].trim();
+  if (!head) return 'unknown';
+  const chars = Array.from(head);
+  return chars.length <= max ? head : chars.slice(0, max - 1).join('') + '…';
+}
+
+const readable = (reason: string): string => reason.replace(/_/g, ' ');
+
+/**
+ * The row's description: `healthy · used 2 min ago`, `cooling until 14:05 (429)`,
+ * `proxy disabled · manual`, `disabled · invalid_grant · 3 h ago`.
+ */
+export function describeAccount(s: AccountSummary, now: number): string {
+  switch (s.state) {
+    case 'healthy': {
+      const parts = ['healthy', s.last_used != null ? `used ${ago(s.last_used, now)}` : 'never used'];
+      const models = s.cooldowns.filter((c) => c.model !== '*' && c.until > now).length;
+      if (models > 0) parts.push(`${models} model${models === 1 ? '' : 's'} cooling`);
+      return parts.join(' · ');
+    }
+    case 'cooling': {
+      const wide = s.cooldowns.filter((c) => c.model === '*').sort((a, b) => b.until - a.until)[0];
+      return wide ? `cooling until ${clock(wide.until, now)} (${shortReason(wide.reason)})` : 'cooling';
+    }
+    case 'proxy_disabled': {
+      const reason = readable(s.proxy_disabled_reason ?? 'manual');
+      return s.proxy_disabled_until != null
+        ? `proxy disabled · ${reason} until ${clock(s.proxy_disabled_until, now)}`
+        : `proxy disabled · ${reason}`;
+    }
+    case 'disabled': {
+      const parts = ['disabled', shortReason(s.disabled_reason)];
+      if (s.disabled_at != null) parts.push(ago(s.disabled_at, now));
+      return parts.join(' · ');
+    }
+  }
+}
+
+/** A codicon and a theme colour id per state. */
+export const stateIcons: Record<AccountState, { icon: string; color: string }> = {
+  healthy: { icon: 'pass', color: 'charts.green' },
+  cooling: { icon: 'watch', color: 'charts.yellow' },
+  proxy_disabled: { icon: 'circle-slash', color: 'disabledForeground' },
+  disabled: { icon: 'error', color: 'errorForeground' },
+};
+
+export interface PoolCounts {
+  total: number;
+  healthy: number;
+  cooling: number;
+  proxy_disabled: number;
+  disabled: number;
+}
+
+/** Label/value pairs for the tooltip; `tokenExpiry` comes from the account file when known. */
+export function tooltipRows(s: AccountSummary, now: number, counts: PoolCounts, tokenExpiry?: number): [string, string][] {
+  const rows: [string, string][] = [['State', readable(s.state)]];
+  if (s.state === 'disabled') {
+    rows.push(['Reason', s.disabled_reason ?? 'unknown']);
+    if (s.disabled_at != null) rows.push(['Disabled', `${clock(s.disabled_at, now)} (${ago(s.disabled_at, now)})`]);
+  }
+  if (s.proxy_disabled_reason != null) {
+    const until = s.proxy_disabled_until != null ? ` until ${clock(s.proxy_disabled_until, now)}` : '';
+    rows.push(['Proxy disabled', `${readable(s.proxy_disabled_reason)}${until}`]);
+  }
+  for (const c of s.cooldowns.filter((c) => c.until > now)) {
+    rows.push([c.model === '*' ? 'Cooling (all models)' : `Cooling (${c.model})`, `until ${clock(c.until, now)}: ${c.reason}`]);
+  }
+  rows.push(['Project', s.project_id ?? 'default (tokenpool.upstream.projectId)']);
+  rows.push(['Location', s.location ?? 'default (tokenpool.upstream.location)']);
+  if (tokenExpiry != null) {
+    rows.push(['Access token', tokenExpiry > now ? `valid until ${clock(tokenExpiry, now)}` : `expired ${ago(tokenExpiry, now)} (refreshed on next use)`]);
+  }
+  rows.push(['Last used', s.last_used != null ? ago(s.last_used, now) : 'never']);
+  rows.push([
+    'Pool',
+    `${counts.healthy} healthy, ${counts.cooling} cooling, ${counts.proxy_disabled} proxy disabled, ${counts.disabled} disabled (of ${counts.total})`,
+  ]);
+  return rows;
+}
+
+/** Accounts whose state went from anything else to `disabled` since `previous` (id → state). */
+export function newlyDisabled(previous: ReadonlyMap<string, AccountState>, current: readonly AccountSummary[]): AccountSummary[] {
+  return current.filter((s) => {
+    const before = previous.get(s.id);
+    return s.state === 'disabled' && before !== undefined && before !== 'disabled';
+  });
+}
+
+/** What the user is told after adding an account (OAuth, refresh token, gcloud import). */
+export function describeEnroll(result: Pick<EnrollResult, 'created' | 'reenabled'> & { account: { email: string } }): string {
+  const email = result.account.email;
+  if (result.created) return `Added ${email} to the pool.`;
+  if (result.reenabled) return `Re-enabled ${email} with its new token.`;
+  return `Updated the token of ${email}.`;
+}

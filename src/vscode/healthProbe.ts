@@ -1,0 +1,43 @@
+/**
+ * Who holds a port we could not bind: another tokenpool (a sibling window, or the CLI) answers
+ * `GET /healthz` with `"service":"tokenpool"`; anything else is another program. No `vscode` import.
+ */
+import { Agent, request } from 'undici';
+
+export type PortHolder = 'tokenpool' | 'other';
+
+/** The address a client on this machine uses for a bind host: wildcards become loopback. */
+export function connectHost(bindHost: string): string {
+  if (bindHost === '0.0.0.0' || bindHost === '') return '127.0.0.1';
+  if (bindHost === '::' || bindHost === '[::]') return '::1';
+  return bindHost.replace(/^\[|\]$/g, '');
+}
+
+/** `http://127.0.0.1:8046`, with brackets for IPv6. */
+export function baseUrl(bindHost: string, port: number): string {
+  const host = connectHost(bindHost);
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * Asks `GET /healthz` with the shared API key (a sibling reads the same config.json, and
+ * `auth_mode: strict` guards healthz too). A direct connection: never through an HTTP proxy.
+ */
+export async function probePortHolder(bindHost: string, port: number, apiKey: string, timeoutMs = 1500): Promise<PortHolder> {
+  const agent = new Agent({ connect: { timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+  try {
+    const response = await request(`${baseUrl(bindHost, port)}/healthz`, {
+      dispatcher: agent,
+      headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {},
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await response.body.text();
+    if (response.statusCode !== 200) return 'other';
+    const body = JSON.parse(text) as { service?: unknown };
+    return body.service === 'tokenpool' ? 'tokenpool' : 'other';
+  } catch {
+    return 'other';
+  } finally {
+    await agent.destroy();
+  }
+}

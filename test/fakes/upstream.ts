@@ -1,0 +1,456 @@
+/**
+ * FakeUpstream: a small node:http stand-in for Vertex AI and the Gemini API, for tests, the demo and
+ * the benchmarks (dependency-free, bundle-safe). It checks each Bearer token with the function it
+ * was given (FakeGoogle's `isAccessTokenValid`), records every request, answers with an echo of the
+ * prompt in each protocol's own format (JSON or SSE, at a controllable pace), and plays scripted
+ * per-account failures: any HTTP status with Google's error JSON, a connection reset before the
+ * headers or in the middle of a stream, or a hang.
+ */
+import { once } from 'node:events';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type UpstreamRoute =
+  | 'vertex-openai'
+  | 'vertex-gemini'
+  | 'vertex-anthropic'
+  | 'vertex-anthropic-count-tokens'
+  | 'gemini-api'
+  | 'gemini-api-openai'
+  | 'unknown';
+
+export interface UpstreamRequest {
+  method: string;
+  /** Path and query as received. */
+  url: string;
+  path: string;
+  query: URLSearchParams;
+  route: UpstreamRoute;
+  project?: string;
+  location?: string;
+  /** Model from the path (Gemini, Anthropic) or the body (OpenAI). */
+  model?: string;
+  /** The account whose access token authorised the request; undefined when the token was invalid. */
+  email?: string;
+  headers: IncomingHttpHeaders;
+  body: unknown;
+  /** Status sent; undefined while pending or when the connection was reset before headers. */
+  status?: number;
+  /** `finished` once the whole answer went out, `aborted` when the connection closed first. */
+  outcome: 'pending' | 'finished' | 'aborted';
+  settled: Promise<'finished' | 'aborted'>;
+}
+
+export type UpstreamFailure =
+  | { kind: 'status'; status: number; message?: string; retryDelay?: string; retryAfter?: string }
+  | { kind: 'reset' }
+  | { kind: 'reset-mid-stream'; afterChunks?: number }
+  | { kind: 'hang' };
+
+export type FailureRule = UpstreamFailure & {
+  /** Only requests authorised by this account (default: any). */
+  email?: string;
+  /** Only paths matching (default: any). */
+  path?: string | RegExp;
+  /** How many requests to fail (default 1; Infinity for all). */
+  times?: number;
+};
+
+export interface FakeUpstreamOptions {
+  /** Returns the email an access token belongs to, undefined if it is not valid now. */
+  validateToken: (token: string) => string | undefined;
+  host?: string;
+  port?: number;
+  /** Streamed answers: how many chunks, and the pause between them. */
+  pace?: { chunks: number; intervalMs: number };
+}
+
+interface Turn {
+  model: string;
+  prompt: string;
+}
+
+const GOOGLE_STATUS: Record<number, string> = {
+  400: 'INVALID_ARGUMENT', 401: 'UNAUTHENTICATED', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND',
+  429: 'RESOURCE_EXHAUSTED', 500: 'INTERNAL', 502: 'UNAVAILABLE', 503: 'UNAVAILABLE', 504: 'DEADLINE_EXCEEDED',
+};
+
+export class FakeUpstream {
+  readonly requests: UpstreamRequest[] = [];
+  private rules: FailureRule[] = [];
+  private paceValue: { chunks: number; intervalMs: number };
+  private idCounter = 0;
+  private readonly waiters = new Set<() => void>();
+
+  private constructor(
+    private readonly server: Server,
+    private readonly options: FakeUpstreamOptions,
+    readonly url: string,
+  ) {
+    this.paceValue = options.pace ?? { chunks: 3, intervalMs: 0 };
+  }
+
+  static async start(options: FakeUpstreamOptions): Promise<FakeUpstream> {
+    const server = createServer({ noDelay: true });
+    const host = options.host ?? '127.0.0.1';
+    server.listen(options.port ?? 0, host);
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    const fake = new FakeUpstream(server, options, `http://${host}:${port}`);
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => void fake.handle(req, res));
+    return fake;
+  }
+
+  /** Streamed answers from now on: `chunks` pieces, `intervalMs` apart. */
+  pace(value: { chunks: number; intervalMs: number }): void {
+    this.paceValue = value;
+  }
+
+  /** Scripts a failure for the next matching request(s). */
+  fail(rule: FailureRule): void {
+    this.rules.push({ ...rule, times: rule.times ?? 1 });
+  }
+
+  clearFailures(): void {
+    this.rules = [];
+  }
+
+  requestsFor(email: string): UpstreamRequest[] {
+    return this.requests.filter((r) => r.email === email);
+  }
+
+  /** The first request (already seen or still to come) matching `predicate`. */
+  async waitForRequest(predicate: (r: UpstreamRequest) => boolean, timeoutMs = 5000): Promise<UpstreamRequest> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.requests.find(predicate);
+      if (found) return found;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`FakeUpstream: no matching request within ${timeoutMs} ms`);
+      await this.nextRequest(left);
+    }
+  }
+
+  /** Resolves at the next recorded request, or after `ms`. */
+  private nextRequest(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.waiters.add(done);
+    });
+  }
+
+  async close(): Promise<void> {
+    const closed = once(this.server, 'close');
+    this.server.close();
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://upstream');
+    const text = await readText(req);
+    let body: unknown = undefined;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      body = text;
+    }
+    let settle!: (outcome: 'finished' | 'aborted') => void;
+    const record: UpstreamRequest = {
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      path: url.pathname,
+      query: url.searchParams,
+      route: 'unknown',
+      headers: req.headers,
+      body,
+      outcome: 'pending',
+      settled: new Promise((resolve) => (settle = resolve)),
+    };
+    Object.assign(record, parseRoute(url.pathname, body));
+    res.on('close', () => {
+      record.outcome = res.writableFinished ? 'finished' : 'aborted';
+      settle(record.outcome);
+    });
+    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    record.email = token ? this.options.validateToken(token) : undefined;
+    this.requests.push(record);
+    for (const wake of [...this.waiters]) wake();
+
+    if (!record.email) {
+      return this.googleError(res, record, 401, 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.');
+    }
+    const failure = this.takeFailure(record);
+    if (failure) return this.playFailure(res, record, failure);
+    if (record.route === 'unknown' || req.method !== 'POST') return this.googleError(res, record, 404, `The requested URL ${url.pathname} was not found on this server.`);
+    const invalid = checkRequest(record);
+    if (invalid) return this.googleError(res, record, 400, invalid);
+    this.answer(res, record);
+  }
+
+  private takeFailure(record: UpstreamRequest): UpstreamFailure | undefined {
+    const rule = this.rules.find(
+      (r) =>
+        (r.times ?? 1) > 0 &&
+        (r.email === undefined || r.email === record.email) &&
+        (r.path === undefined || (typeof r.path === 'string' ? record.path.includes(r.path) : r.path.test(record.path))),
+    );
+    if (!rule) return undefined;
+    rule.times = (rule.times ?? 1) - 1;
+    return rule;
+  }
+
+  private playFailure(res: ServerResponse, record: UpstreamRequest, failure: UpstreamFailure): void {
+    switch (failure.kind) {
+      case 'status':
+        return this.googleError(res, record, failure.status, failure.message ?? defaultMessage(failure.status, record), failure);
+      case 'reset':
+        res.socket?.destroy();
+        return;
+      case 'hang':
+        return;
+      case 'reset-mid-stream':
+        return this.answer(res, record, failure.afterChunks ?? 1);
+    }
+  }
+
+  private googleError(
+    res: ServerResponse,
+    record: UpstreamRequest,
+    status: number,
+    message: string,
+    extra: { retryDelay?: string; retryAfter?: string } = {},
+  ): void {
+    const details = extra.retryDelay ? [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: extra.retryDelay }] : undefined;
+    const error = { error: { code: status, message, status: GOOGLE_STATUS[status] ?? 'UNKNOWN', ...(details ? { details } : {}) } };
+    record.status = status;
+    const headers: Record<string, string> = { 'content-type': 'application/json; charset=UTF-8' };
+    if (extra.retryAfter) headers['retry-after'] = extra.retryAfter;
+    res.writeHead(status, headers);
+    // Vertex's OpenAI-compatible endpoint wraps errors in a list.
+    res.end(JSON.stringify(record.route === 'vertex-openai' ? [error] : error));
+  }
+
+  /** A successful answer in the route's format; `cutAfter` chunks then a reset, for mid-stream failures. */
+  private answer(res: ServerResponse, record: UpstreamRequest, cutAfter?: number): void {
+    const turn: Turn = { model: record.model ?? 'unknown', prompt: promptOf(record) };
+    const reply = `echo: ${turn.prompt}`;
+    const id = `fake-${++this.idCounter}`;
+    record.status = 200;
+    const stream = isStream(record);
+    if (!stream) {
+      const json = JSON.stringify(completeAnswer(record, turn, reply, id));
+      res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });
+      if (cutAfter !== undefined) {
+        res.write(json.slice(0, Math.floor(json.length / 2)));
+        res.socket?.destroy();
+        return;
+      }
+      res.end(json);
+      return;
+    }
+    const events = streamEvents(record, turn, splitText(reply, this.paceValue.chunks), id);
+    const gemini = record.route === 'vertex-gemini' || record.route === 'gemini-api';
+    const sse = !gemini || record.query.get('alt') === 'sse';
+    res.writeHead(200, { 'content-type': sse ? 'text/event-stream' : 'application/json' });
+    res.flushHeaders();
+    let sent = 0;
+    const interval = this.paceValue.intervalMs;
+    const next = (): void => {
+      if (res.destroyed) return;
+      if (cutAfter !== undefined && sent >= cutAfter) {
+        res.socket?.destroy();
+        return;
+      }
+      if (sent >= events.length) {
+        res.end();
+        return;
+      }
+      res.write(events[sent++]);
+      if (interval > 0) setTimeout(next, interval);
+      else setImmediate(next);
+    };
+    next();
+  }
+}
+
+function readText(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', () => resolve(Buffer.concat(chunks).toString('utf8')));
+  });
+}
+
+function parseRoute(path: string, body: unknown): Partial<UpstreamRequest> {
+  const bodyModel = typeof (body as { model?: unknown } | undefined)?.model === 'string' ? (body as { model: string }).model : undefined;
+  const vertex = /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/(.+)$/.exec(path);
+  if (vertex) {
+    const [, project, location, rest] = vertex;
+    const base = { project: decodeURIComponent(project), location };
+    if (rest === 'endpoints/openapi/chat/completions') return { ...base, route: 'vertex-openai', model: bodyModel };
+    if (rest === 'publishers/anthropic/models/count-tokens:rawPredict') return { ...base, route: 'vertex-anthropic-count-tokens', model: bodyModel };
+    const google = /^publishers\/google\/models\/([^/:]+):(generateContent|streamGenerateContent|countTokens)$/.exec(rest);
+    if (google) return { ...base, route: 'vertex-gemini', model: google[1] };
+    const anthropic = /^publishers\/anthropic\/models\/([^/:]+):(rawPredict|streamRawPredict)$/.exec(rest);
+    if (anthropic) return { ...base, route: 'vertex-anthropic', model: anthropic[1] };
+    return base;
+  }
+  const gemini = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent|countTokens)$/.exec(path);
+  if (gemini) return { route: 'gemini-api', model: gemini[1] };
+  if (path === '/v1beta/openai/chat/completions') return { route: 'gemini-api-openai', model: bodyModel };
+  return {};
+}
+
+/** What the real service would refuse: the mappings' contract, checked so a mapping bug fails loudly. */
+function checkRequest(record: UpstreamRequest): string | undefined {
+  const body = record.body as Record<string, unknown> | undefined;
+  if (typeof body !== 'object' || body === null) return 'Invalid JSON payload received.';
+  switch (record.route) {
+    case 'vertex-openai':
+      return typeof body.model === 'string' && body.model.includes('/') ? undefined : `Invalid model "${String(body.model)}": expected publisher/model`;
+    case 'gemini-api-openai':
+      return typeof body.model === 'string' ? undefined : 'model is required';
+    case 'vertex-anthropic':
+      if ('model' in body) return 'model: Extra inputs are not permitted';
+      return body.anthropic_version === 'vertex-2023-10-16' ? undefined : 'anthropic_version: vertex-2023-10-16 is required';
+    case 'vertex-anthropic-count-tokens':
+      return typeof body.model === 'string' ? undefined : 'model: Field required';
+    default:
+      return undefined;
+  }
+}
+
+const isStream = (record: UpstreamRequest): boolean => {
+  if (record.route === 'vertex-gemini' || record.route === 'gemini-api') return record.path.endsWith(':streamGenerateContent');
+  if (record.route === 'vertex-anthropic') return record.path.endsWith(':streamRawPredict');
+  return (record.body as { stream?: unknown }).stream === true && (record.route === 'vertex-openai' || record.route === 'gemini-api-openai');
+};
+
+const textOf = (content: unknown): string => {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) {
+    return content.map((p: { text?: unknown }) => (typeof p?.text === 'string' ? p.text : '')).join('');
+  }
+  return '';
+};
+
+/** The last user turn's text, whatever the protocol. */
+function promptOf(record: UpstreamRequest): string {
+  const body = record.body as Record<string, unknown>;
+  const messages = Array.isArray(body.messages) ? (body.messages as { role?: string; content?: unknown }[]) : undefined;
+  if (messages) {
+    const user = [...messages].reverse().find((m) => m.role === 'user') ?? messages[messages.length - 1];
+    return textOf(user?.content);
+  }
+  const contents = (body.contents ?? (body.generateContentRequest as { contents?: unknown } | undefined)?.contents) as
+    | { parts?: unknown }[]
+    | undefined;
+  if (Array.isArray(contents) && contents.length > 0) return textOf(contents[contents.length - 1].parts);
+  return '';
+}
+
+const countTokens = (text: string): number => text.split(/\s+/).filter(Boolean).length;
+
+function splitText(text: string, chunks: number): string[] {
+  const n = Math.max(1, chunks);
+  return Array.from({ length: n }, (_, i) => text.slice(Math.floor((i * text.length) / n), Math.floor(((i + 1) * text.length) / n)));
+}
+
+function completeAnswer(record: UpstreamRequest, turn: Turn, reply: string, id: string): unknown {
+  const input = countTokens(turn.prompt);
+  const output = countTokens(reply);
+  switch (record.route) {
+    case 'vertex-openai':
+    case 'gemini-api-openai':
+      return {
+        id: `chatcmpl-${id}`,
+        object: 'chat.completion',
+        created: Math.floor(Date.now() / 1000),
+        model: turn.model,
+        choices: [{ index: 0, message: { role: 'assistant', content: reply }, finish_reason: 'stop' }],
+        usage: { prompt_tokens: input, completion_tokens: output, total_tokens: input + output },
+      };
+    case 'vertex-anthropic':
+      return {
+        id: `msg_${id}`,
+        type: 'message',
+        role: 'assistant',
+        model: turn.model,
+        content: [{ type: 'text', text: reply }],
+        stop_reason: 'end_turn',
+        stop_sequence: null,
+        usage: { input_tokens: input, output_tokens: output },
+      };
+    case 'vertex-anthropic-count-tokens':
+      return { input_tokens: input };
+    default:
+      if (record.path.endsWith(':countTokens')) return { totalTokens: input };
+      return geminiChunk(turn, reply, true, input, output);
+  }
+}
+
+function geminiChunk(turn: Turn, text: string, last: boolean, input: number, output: number): unknown {
+  return {
+    candidates: [{ content: { role: 'model', parts: [{ text }] }, index: 0, ...(last ? { finishReason: 'STOP' } : {}) }],
+    usageMetadata: { promptTokenCount: input, candidatesTokenCount: output, totalTokenCount: input + output },
+    modelVersion: turn.model,
+  };
+}
+
+function streamEvents(record: UpstreamRequest, turn: Turn, pieces: string[], id: string): string[] {
+  const input = countTokens(turn.prompt);
+  const output = countTokens(pieces.join(''));
+  const sse = (data: unknown, event?: string): string => `${event ? `event: ${event}\n` : ''}data: ${JSON.stringify(data)}\n\n`;
+  switch (record.route) {
+    case 'vertex-openai':
+    case 'gemini-api-openai': {
+      const created = Math.floor(Date.now() / 1000);
+      const chunk = (delta: object, finish: string | null): string =>
+        sse({ id: `chatcmpl-${id}`, object: 'chat.completion.chunk', created, model: turn.model, choices: [{ index: 0, delta, finish_reason: finish }] });
+      return [
+        ...pieces.map((content, i) => chunk(i === 0 ? { role: 'assistant', content } : { content }, null)),
+        chunk({}, 'stop'),
+        'data: [DONE]\n\n',
+      ];
+    }
+    case 'vertex-anthropic':
+      return [
+        sse({
+          type: 'message_start',
+          message: { id: `msg_${id}`, type: 'message', role: 'assistant', model: turn.model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: input, output_tokens: 1 } },
+        }, 'message_start'),
+        sse({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }, 'content_block_start'),
+        sse({ type: 'ping' }, 'ping'),
+        ...pieces.map((text) => sse({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } }, 'content_block_delta')),
+        sse({ type: 'content_block_stop', index: 0 }, 'content_block_stop'),
+        sse({ type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: output } }, 'message_delta'),
+        sse({ type: 'message_stop' }, 'message_stop'),
+      ];
+    default: {
+      const chunks = pieces.map((text, i) => geminiChunk(turn, text, i === pieces.length - 1, input, output));
+      if (record.query.get('alt') === 'sse') return chunks.map((c) => `data: ${JSON.stringify(c)}\r\n\r\n`);
+      return chunks.map((c, i) => `${i === 0 ? '[' : ',\r\n'}${JSON.stringify(c)}${i === chunks.length - 1 ? ']' : ''}`);
+    }
+  }
+}
+
+function defaultMessage(status: number, record: UpstreamRequest): string {
+  const resource = `projects/${record.project ?? 'p'}/locations/${record.location ?? 'l'}/publishers/google/models/${record.model ?? 'm'}`;
+  switch (status) {
+    case 400: return 'Request contains an invalid argument.';
+    case 401: return 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.';
+    case 403: return `Permission 'aiplatform.endpoints.predict' denied on resource '//aiplatform.googleapis.com/${resource}' (or it may not exist).`;
+    case 404: return `Publisher Model \`${resource}\` was not found or your project does not have access to it. Please ensure you are using a valid model version.`;
+    case 429: return 'Resource exhausted. Please try again later. Please refer to https://cloud.google.com/vertex-ai/generative-ai/docs/error-code-429 for more details.';
+    case 500: return 'Internal error encountered.';
+    case 503: return 'The service is currently unavailable.';
+    default: return `HTTP ${status}`;
+  }
+}

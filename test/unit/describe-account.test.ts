@@ -1,0 +1,91 @@
+process.env.TZ = 'UTC'; // clocks are local time; pin it so the table reads the same everywhere
+
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { AccountState, AccountSummary } from '../../src/core/account';
+import { ago, clock, describeAccount, describeEnroll, newlyDisabled, shortReason, tooltipRows } from '../../src/vscode/describeAccount';
+
+const NOW = Date.UTC(2025, 10, 22, 13, 50, 0) / 1000; // 2025-11-22 13:50:00 UTC
+
+function summary(over: Partial<AccountSummary> = {}): AccountSummary {
+  return {
+    id: 'id-1', email: 'ada@example.com', state: 'healthy', project_id: null, location: null,
+    disabled_at: null, disabled_reason: null, proxy_disabled_reason: null, proxy_disabled_until: null,
+    cooldowns: [], last_used: null, ...over,
+  };
+}
+
+void describe('describeAccount', () => {
+  const rows: [string, Partial<AccountSummary>, string][] = [
+    ['healthy, used 2 min ago', { last_used: NOW - 125 }, 'healthy · used 2 min ago'],
+    ['healthy, never used', {}, 'healthy · never used'],
+    ['healthy, used seconds ago', { last_used: NOW - 5 }, 'healthy · used just now'],
+    ['healthy with one model cooling', { last_used: NOW - 7200, cooldowns: [{ model: 'gemini-2.5-pro', until: NOW + 60, reason: '403' }] },
+      'healthy · used 2 h ago · 1 model cooling'],
+    ['cooling on 429', { state: 'cooling', cooldowns: [{ model: '*', until: NOW + 15 * 60, reason: '429' }] }, 'cooling until 14:05 (429)'],
+    ['cooling with a long reason', { state: 'cooling', cooldowns: [{ model: '*', until: NOW + 15 * 60, reason: '503 UNAVAILABLE: backend overloaded' }] },
+      'cooling until 14:05 (503 UNAVAILABLE)'],
+    ['proxy disabled by hand', { state: 'proxy_disabled', proxy_disabled_reason: 'manual' }, 'proxy disabled · manual'],
+    ['quota protection', { state: 'proxy_disabled', proxy_disabled_reason: 'quota_protection', proxy_disabled_until: NOW + 3 * 3600 },
+      'proxy disabled · quota protection until 16:50'],
+    ['disabled 3 h ago', { state: 'disabled', disabled_at: NOW - 3 * 3600 - 100, disabled_reason: 'invalid_grant: Token has been expired or revoked.' },
+      'disabled · invalid_grant · 3 h ago'],
+    ['disabled 2 days ago', { state: 'disabled', disabled_at: NOW - 2 * 86400, disabled_reason: 'invalid_grant: Account has been deleted (deleted)' },
+      'disabled · invalid_grant · 2 d ago'],
+  ];
+  for (const [name, over, want] of rows) void test(name, () => assert.equal(describeAccount(summary(over), NOW), want));
+});
+
+void describe('clock, ago, shortReason', () => {
+  void test('clock shows the time today and the date further away', () => {
+    assert.equal(clock(NOW + 900, NOW), '14:05');
+    assert.equal(clock(NOW + 2 * 86400, NOW), '2025-11-24 13:50');
+  });
+  void test('ago never goes negative', () => assert.equal(ago(NOW + 100, NOW), 'just now'));
+  void test('a reason is cut at a character boundary', () => {
+    assert.equal(shortReason('x'.repeat(50), 10), 'xxxxxxxxx…');
+    assert.equal(shortReason('😀'.repeat(12), 10), '😀'.repeat(9) + '…');
+    assert.equal(shortReason(null), 'unknown');
+  });
+});
+
+void describe('tooltipRows', () => {
+  const counts = { total: 5, healthy: 3, cooling: 1, proxy_disabled: 0, disabled: 1 };
+  void test('a disabled account carries the full reason, project, location, token expiry and counts', () => {
+    const reason = 'invalid_grant: Token has been expired or revoked. (invalid_rapt)';
+    const rows = new Map(tooltipRows(summary({ state: 'disabled', disabled_reason: reason, disabled_at: NOW - 60,
+      project_id: 'p1', location: 'europe-west4' }), NOW, counts, NOW - 30));
+    assert.equal(rows.get('Reason'), reason);
+    assert.equal(rows.get('Project'), 'p1');
+    assert.equal(rows.get('Location'), 'europe-west4');
+    assert.equal(rows.get('Access token'), 'expired just now (refreshed on next use)');
+    assert.equal(rows.get('Pool'), '3 healthy, 1 cooling, 0 proxy disabled, 1 disabled (of 5)');
+  });
+  void test('cooldowns are listed per model with their reason', () => {
+    const rows = tooltipRows(summary({ cooldowns: [{ model: 'gemini-2.5-pro', until: NOW + 600, reason: '403 PERMISSION_DENIED' }] }), NOW, counts, NOW + 1800);
+    assert.deepEqual(rows.find(([k]) => k.startsWith('Cooling')), ['Cooling (gemini-2.5-pro)', 'until 14:00: 403 PERMISSION_DENIED']);
+    assert.deepEqual(rows.find(([k]) => k === 'Access token'), ['Access token', 'valid until 14:20']);
+  });
+});
+
+void describe('newlyDisabled', () => {
+  const before = new Map<string, AccountState>([['a', 'healthy'], ['b', 'disabled'], ['c', 'cooling']]);
+  void test('only a transition into disabled counts', () => {
+    const now = [
+      summary({ id: 'a', state: 'disabled' }), // healthy → disabled: yes
+      summary({ id: 'b', state: 'disabled' }), // already disabled: no
+      summary({ id: 'c', state: 'healthy' }), //  not disabled: no
+      summary({ id: 'd', state: 'disabled' }), // first seen (startup, added by hand): no
+    ];
+    assert.deepEqual(newlyDisabled(before, now).map((s) => s.id), ['a']);
+  });
+});
+
+void describe('describeEnroll', () => {
+  const account = { email: 'ada@example.com' };
+  void test('says what happened', () => {
+    assert.equal(describeEnroll({ account, created: true, reenabled: false }), 'Added ada@example.com to the pool.');
+    assert.equal(describeEnroll({ account, created: false, reenabled: true }), 'Re-enabled ada@example.com with its new token.');
+    assert.equal(describeEnroll({ account, created: false, reenabled: false }), 'Updated the token of ada@example.com.');
+  });
+});

@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { errorBody, protocolForPath, upstreamMessage, type Protocol } from '../../src/proxy/errors';
+import { clientHeaders, upstreamHeaders } from '../../src/proxy/headers';
+import { sessionKey } from '../../src/proxy/session';
+
+describe('protocolForPath: which error shape a caller expects', () => {
+  const table: [string, Protocol][] = [
+    ['/v1/chat/completions', 'openai'],
+    ['/v1/models', 'openai'],
+    ['/v1/messages', 'anthropic'],
+    ['/v1/messages/count_tokens', 'anthropic'],
+    ['/v1beta/models/gemini-2.5-flash:generateContent', 'google'],
+    ['/v1beta/models', 'google'],
+    ['/healthz', 'google'],
+    ['/admin/accounts', 'google'],
+    ['/nope', 'google'],
+  ];
+  for (const [path, protocol] of table) test(`${path} -> ${protocol}`, () => assert.equal(protocolForPath(path), protocol));
+});
+
+describe('errorBody: each protocol in its own shape', () => {
+  const table: [Protocol, number, object][] = [
+    ['openai', 401, { error: { message: 'm', type: 'authentication_error', code: 'invalid_api_key' } }],
+    ['openai', 429, { error: { message: 'm', type: 'rate_limit_error', code: 'invalid_api_key' } }],
+    ['openai', 503, { error: { message: 'm', type: 'api_error', code: 'invalid_api_key' } }],
+    ['anthropic', 404, { type: 'error', error: { type: 'not_found_error', message: 'm' } }],
+    ['anthropic', 413, { type: 'error', error: { type: 'request_too_large', message: 'm' } }],
+    ['anthropic', 503, { type: 'error', error: { type: 'overloaded_error', message: 'm' } }],
+    ['google', 400, { error: { code: 400, message: 'm', status: 'INVALID_ARGUMENT' } }],
+    ['google', 403, { error: { code: 403, message: 'm', status: 'PERMISSION_DENIED' } }],
+    ['google', 429, { error: { code: 429, message: 'm', status: 'RESOURCE_EXHAUSTED' } }],
+    ['google', 503, { error: { code: 503, message: 'm', status: 'UNAVAILABLE' } }],
+  ];
+  for (const [protocol, status, expected] of table) {
+    test(`${protocol} ${status}`, () => assert.deepEqual(errorBody(protocol, status, 'm', { reason: 'invalid_api_key' }), expected));
+  }
+  test('details go inside error', () => {
+    assert.deepEqual(errorBody('google', 503, 'm', { details: { availability: { total: 1 } } }), {
+      error: { code: 503, message: 'm', status: 'UNAVAILABLE', availability: { total: 1 } },
+    });
+  });
+});
+
+describe('upstreamMessage: Google\'s message kept, whatever the shape; the account never named', () => {
+  const table: [string, string, number, string[], string][] = [
+    ['Google', '{"error":{"code":429,"message":"Resource exhausted.","status":"RESOURCE_EXHAUSTED"}}', 429, [], 'Resource exhausted.'],
+    ['Vertex OpenAI list', '[{"error":{"code":400,"message":"bad field","status":"INVALID_ARGUMENT"}}]', 400, [], 'bad field'],
+    ['Anthropic', '{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: required"}}', 400, [], 'max_tokens: required'],
+    ['plain text', 'upstream connect error', 502, [], 'upstream connect error'],
+    ['empty', '', 500, [], 'upstream answered HTTP 500'],
+    ['redacted', '{"error":{"message":"caller ada@example.com lacks permission"}}', 403, ['ada@example.com'], 'caller <account> lacks permission'],
+  ];
+  for (const [name, text, status, redact, expected] of table) {
+    test(name, () => assert.equal(upstreamMessage(text, status, redact), expected));
+  }
+});
+
+describe('upstreamHeaders: the client\'s credentials never reach Google', () => {
+  test('client auth, cookies, hop-by-hop and proxy-owned headers are dropped; the account token is set', () => {
+    const out = upstreamHeaders(
+      {
+        host: '127.0.0.1:8046',
+        authorization: 'Bearer tp-client-key',
+        'x-api-key': 'tp-client-key',
+        'x-goog-api-key': 'tp-client-key',
+        cookie: 'session=1',
+        connection: 'keep-alive, x-custom-hop',
+        'x-custom-hop': '1',
+        'keep-alive': 'timeout=5',
+        'transfer-encoding': 'chunked',
+        'content-length': '12',
+        'accept-encoding': 'gzip, br',
+        'x-tokenpool-session': 's1',
+        'x-goog-user-project': 'someone-elses-project',
+        origin: 'http://localhost:3000',
+        'anthropic-version': '2023-06-01',
+        'user-agent': 'sdk/1.0',
+      },
+      'ya29.account-token',
+      { 'x-goog-user-project': 'acct-proj' },
+    );
+    assert.deepEqual(out, {
+      'anthropic-version': '2023-06-01',
+      'user-agent': 'sdk/1.0',
+      'x-goog-user-project': 'acct-proj',
+      authorization: 'Bearer ya29.account-token',
+      'content-type': 'application/json',
+      'accept-encoding': 'identity',
+    });
+  });
+});
+
+describe('clientHeaders: only an allowlist comes back', () => {
+  test('JSON answer', () => {
+    assert.deepEqual(
+      clientHeaders({ 'content-type': 'application/json', 'content-length': '10', 'x-goog-request-params': 'p', 'set-cookie': ['a=1'], server: 'ESF' }, false),
+      { 'content-type': 'application/json', 'content-length': '10' },
+    );
+  });
+  test('a stream is never cached or buffered by a reverse proxy, and has no length', () => {
+    assert.deepEqual(clientHeaders({ 'content-type': 'text/event-stream', 'content-length': '10' }, true), {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      'x-accel-buffering': 'no',
+    });
+  });
+});
+
+describe('sessionKey', () => {
+  const table: [string, Record<string, string>, unknown, string | undefined][] = [
+    ['header wins', { 'x-tokenpool-session': 'h' }, 'body-user', 'h'],
+    ['body user id', {}, 'body-user', 'body-user'],
+    ['non-string body ignored', {}, 42, undefined],
+    ['none', {}, undefined, undefined],
+  ];
+  for (const [name, headers, body, expected] of table) test(name, () => assert.equal(sessionKey(headers, body), expected));
+});
