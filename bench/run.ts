@@ -24,7 +24,7 @@ import {
   type Figures, type HttpRounds, type PoolScaleFigures, type ServeFigures, type StreamRounds,
 } from './report';
 import { median } from './stats';
-import { openStream, type StreamResult } from './stream-client';
+import { openStream, postOnce, type StreamResult } from './stream-client';
 
 const ROOT = resolve(__dirname, '..');
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -91,14 +91,23 @@ async function checkOnce(t: Target): Promise<void> {
   }
 }
 
-async function streamRound(t: Target, c: number, agent: Agent): Promise<StreamResult[]> {
+/** The streams of one round for one target, on a fresh keep-alive agent warmed by one request. */
+async function streamRound(t: Target, c: number): Promise<StreamResult[]> {
+  const agent = new Agent({ keepAlive: true });
   const body = JSON.stringify({ model: BENCH_MODEL, stream: true, messages: [{ role: 'user', content: 'Count to 200.' }] });
-  if (c === 1) {
-    const results: StreamResult[] = [];
-    for (let i = 0; i < 2; i++) results.push(await openStream(agent, t.streamUrl, t.request.headers, body, CHUNKS));
-    return results;
+  try {
+    await postOnce(agent, t.request.url, t.request.headers, t.request.body);
+    if (c === 1) {
+      const results: StreamResult[] = [];
+      for (let i = 0; i < 2; i++) results.push(await openStream(agent, t.streamUrl, t.request.headers, body, CHUNKS));
+      return results;
+    }
+    return await Promise.all(Array.from({ length: c }, () => openStream(agent, t.streamUrl, t.request.headers, body, CHUNKS)));
+  } catch (err) {
+    throw new Error(`${t.label}, ${c} stream(s): ${(err as Error).message}`);
+  } finally {
+    agent.destroy();
   }
-  return Promise.all(Array.from({ length: c }, () => openStream(agent, t.streamUrl, t.request.headers, body, CHUNKS)));
 }
 
 async function poolScale(dirs: Record<number, string>, rounds: number, chooses: number, workDir: string): Promise<{ figures: PoolScaleFigures[] | null; note: string | null }> {
@@ -193,17 +202,15 @@ async function main(): Promise<void> {
     }
 
     const streamRounds: StreamRounds = [];
-    const agents = new Map(targets.map((t) => [t.name, new Agent({ keepAlive: true })]));
-    for (const t of targets) await streamRound(t, 1, agents.get(t.name)!);
+    for (const t of targets) await streamRound(t, 1);
     for (let r = 0; r < opts.streamRounds; r++) {
       const round = Object.fromEntries(targets.map((t) => [t.name, {}])) as StreamRounds[number];
       for (const c of STREAM_CONCURRENCIES) {
-        for (const t of rotate(targets, r)) round[t.name][c] = await streamRound(t, c, agents.get(t.name)!);
+        for (const t of rotate(targets, r)) round[t.name][c] = await streamRound(t, c);
       }
       streamRounds.push(round);
       log(`stream round ${r + 1}/${opts.streamRounds} done (${Math.round((Date.now() - started) / 1000)} s)`);
     }
-    for (const agent of agents.values()) agent.destroy();
 
     for (const t of targets) {
       if (!t.server) continue;

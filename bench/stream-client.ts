@@ -14,6 +14,18 @@ export interface StreamResult {
   transitMs: number[];
 }
 
+/** One plain request over `agent`, so the measured streams that follow start on an open connection. */
+export function postOnce(agent: Agent, url: string, headers: Record<string, string>, body: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`${url}: HTTP ${res.statusCode}`))));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 const STAMP = /"content":"(\d+)@([\d.]+)"/;
 
 export function openStream(agent: Agent, url: string, headers: Record<string, string>, body: string, expectChunks: number): Promise<StreamResult> {
@@ -51,7 +63,7 @@ export function openStream(agent: Agent, url: string, headers: Record<string, st
       });
       res.on('error', reject);
     });
-    req.on('error', reject);
+    req.on('error', (err) => reject(new Error(`${url}: ${err.message} after ${transitMs.length} chunks`)));
     req.end(body);
   });
 }

@@ -115,7 +115,9 @@ export function parseAccount(text: string, file: string): Account {
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new AccountFileError(file, `not valid JSON (${(err as Error).message})`);
+    // V8 quotes part of the text (`Unexpected token 'y', "ya29.abc"... is not valid JSON`): drop it, it may be a token.
+    const detail = (err as Error).message.replace(/, (\.\.\.)?".*"(\.\.\.)? is not valid JSON$/s, '');
+    throw new AccountFileError(file, `not valid JSON (${detail})`);
   }
   if (!isObject(raw)) throw new AccountFileError(file, 'expected a JSON object');
   const fail = (key: string, expected: string): never => {

@@ -50,10 +50,10 @@ export interface DecideContext {
   now?: number;
 }
 
-export const MIN_RETRY_DELAY_S = 1;
-export const MAX_RETRY_DELAY_S = 6 * 3600;
+const MIN_RETRY_DELAY_S = 1;
+const MAX_RETRY_DELAY_S = 6 * 3600;
 /** A 429 asking for at least this long turns into quota protection. */
-export const QUOTA_PROTECT_THRESHOLD_S = 3600;
+const QUOTA_PROTECT_THRESHOLD_S = 3600;
 
 const UNAUTHORIZED_COOLDOWN_S = 10 * 60;
 const FORBIDDEN_COOLDOWN_S = 30 * 60;
@@ -63,7 +63,7 @@ const RATE_LIMIT_BACKOFF = { firstS: 5, maxS: 10 * 60 };
 const TRANSIENT_BACKOFF = { firstS: 10, maxS: 2 * 60 };
 
 /** `firstS` doubled once per earlier failure in a row, capped at `maxS`. */
-export function backoffSeconds(failuresBefore: number, backoff: { firstS: number; maxS: number }): number {
+function backoffSeconds(failuresBefore: number, backoff: { firstS: number; maxS: number }): number {
   const doublings = Math.min(Math.max(0, failuresBefore), 30);
   return Math.min(backoff.maxS, backoff.firstS * 2 ** doublings);
 }

@@ -103,11 +103,11 @@ export class TokenPool implements Disposable {
   private readonly warnedClients = new Set<string>();
   private readonly lastUsedSavedAt = new Map<string, number>();
   /**
-   * Local writes in flight per account, and the sequence number of the last local change: a
-   * record read from disk before (or during) a local change is older than memory and not applied.
+   * Writes in flight per account, and the sequence number of each account's last change in
+   * memory: a record read from disk before (or during) a change is older than memory, not applied.
    */
   private readonly pendingWrites = new Map<string, number>();
-  private readonly localChangeSeq = new Map<string, number>();
+  private readonly changeSeq = new Map<string, number>();
   private seq = 0;
   private readonly writes = new Set<Promise<void>>();
   private watchQueue: Promise<void> = Promise.resolve();
@@ -155,16 +155,13 @@ export class TokenPool implements Disposable {
   private async scan(verb: 'Loaded' | 'Reloaded', reason: string): Promise<void> {
     const startSeq = this.seq;
     const { accounts } = await this.store.loadAll();
+    accounts.sort(byPoolOrder);
     const nowS = this.nowSeconds();
     const next = new Map<string, Account>();
     const lapsed: string[] = [];
-    for (const found of accounts.sort(byPoolOrder)) {
-      const local = this.accounts.get(found.id);
-      if (local && this.changedLocallySince(found.id, startSeq)) {
-        next.set(found.id, local);
-        continue;
-      }
-      let account = withNewerLastUsed(found, local);
+    for (const found of accounts) {
+      if (this.changedSince(found.id, startSeq)) continue; // memory is newer: kept below
+      let account = withNewerLastUsed(found, this.accounts.get(found.id));
       if (account.disabled) {
         this.log.info(`[pool] skip disabled account (${account.email})`);
       } else if (quotaProtectionLapsed(account, nowS)) {
@@ -175,6 +172,8 @@ export class TokenPool implements Disposable {
       }
       next.set(account.id, account);
     }
+    // What changed in memory while the directory was read (a write, a watched file) is newer.
+    for (const [id, local] of this.accounts) if (this.changedSince(id, startSeq)) next.set(id, local);
     for (const id of this.accounts.keys()) if (!next.has(id)) this.forgetAccount(id);
     this.accounts = next;
     this.order = [...next.values()].sort(byPoolOrder).map((a) => a.id);
@@ -231,7 +230,7 @@ export class TokenPool implements Disposable {
       this.log.warn(`[pool] ignoring a change to account ${id}: ${messageOf(err)}`);
       return;
     }
-    if (this.disposed || this.changedLocallySince(id, startSeq)) return;
+    if (this.disposed || this.changedSince(id, startSeq)) return;
     if (record === undefined) {
       if (this.accounts.has(id)) this.dropAccount(id);
       return;
@@ -434,13 +433,14 @@ export class TokenPool implements Disposable {
     this.scheduleExpiry();
   }
 
-  /** last_used in memory at once; on disk at most once a minute per account. */
+  /** last_used in memory at once; on disk (and as a change event) at most once a minute per account. */
   private markUsed(account: Account, now: number): Promise<unknown> | undefined {
     const nowS = Math.floor(now / 1000);
     if (account.last_used !== nowS) this.accounts.set(account.id, { ...account, last_used: nowS });
     const savedAt = this.lastUsedSavedAt.get(account.id);
     if (savedAt !== undefined && now - savedAt < LAST_USED_WRITE_INTERVAL_MS) return undefined;
     this.lastUsedSavedAt.set(account.id, now);
+    this.changed('used');
     return this.writeThrough(account.id, 'used', (current) => {
       const next = { ...current, last_used: Math.max(current.last_used ?? 0, nowS) };
       return quotaProtectionLapsed(next, nowS) ? withProxyDisabled(next, null) : next;
@@ -491,7 +491,10 @@ export class TokenPool implements Disposable {
     return { account, created, reenabled };
   }
 
-  /** The user's proxy-disable / proxy-enable (reason `manual`). Enabling also ends quota protection. */
+  /**
+   * The user's proxy-disable / proxy-enable (reason `manual`). Enabling also ends quota protection
+   * and the account's cooldowns: the user asked for it to serve.
+   */
   async setProxyDisabled(accountId: string, disabled: boolean): Promise<void> {
     const nowS = this.nowSeconds();
     const written = await this.writeThrough(
@@ -507,6 +510,10 @@ export class TokenPool implements Disposable {
       { local: false },
     );
     if (!written) throw new AccountNotFoundError(accountId);
+    if (!disabled && this.cooldowns.forget(accountId)) {
+      this.selector.wake();
+      this.changed('cooldown');
+    }
   }
 
   async remove(accountId: string): Promise<void> {
@@ -629,6 +636,7 @@ export class TokenPool implements Disposable {
     const next = withNewerLastUsed(record, previous);
     if (previous && sameJson(previous, next)) return;
     this.accounts.set(next.id, next);
+    this.changeSeq.set(next.id, ++this.seq);
     if (!previous) this.order.push(next.id);
     if (!previous || isSelectable(previous) !== isSelectable(next)) this.rebuildEligible();
     if (previous && blockingChanged(previous, next)) this.selector.wake();
@@ -639,6 +647,7 @@ export class TokenPool implements Disposable {
 
   private dropAccount(id: string): void {
     this.accounts.delete(id);
+    this.changeSeq.set(id, ++this.seq);
     this.order = this.order.filter((other) => other !== id);
     this.forgetAccount(id);
     this.rebuildEligible();
@@ -650,8 +659,8 @@ export class TokenPool implements Disposable {
     this.lastUsedSavedAt.delete(id);
   }
 
-  private changedLocallySince(id: string, seq: number): boolean {
-    return (this.pendingWrites.get(id) ?? 0) > 0 || (this.localChangeSeq.get(id) ?? 0) > seq;
+  private changedSince(id: string, seq: number): boolean {
+    return (this.pendingWrites.get(id) ?? 0) > 0 || (this.changeSeq.get(id) ?? 0) > seq;
   }
 
   /**
@@ -667,7 +676,7 @@ export class TokenPool implements Disposable {
     opts: { local: boolean } = { local: true },
   ): Promise<Account | undefined> {
     this.pendingWrites.set(id, (this.pendingWrites.get(id) ?? 0) + 1);
-    this.localChangeSeq.set(id, ++this.seq);
+    this.changeSeq.set(id, ++this.seq);
     try {
       const local = this.accounts.get(id);
       const updated = opts.local && local ? mutate(local) : undefined;
@@ -685,7 +694,7 @@ export class TokenPool implements Disposable {
       const left = (this.pendingWrites.get(id) ?? 1) - 1;
       if (left > 0) this.pendingWrites.set(id, left);
       else this.pendingWrites.delete(id);
-      this.localChangeSeq.set(id, ++this.seq);
+      this.changeSeq.set(id, ++this.seq);
     }
   }
 

@@ -53,10 +53,6 @@ export class Selector {
     this.version++;
   }
 
-  get size(): number {
-    return this.order.length;
-  }
-
   has(id: string): boolean {
     return this.rank.has(id);
   }

@@ -54,6 +54,15 @@ async function readText(file: string): Promise<string | undefined> {
   }
 }
 
+/** readText for loadAll, which reads thousands of files (see slices.ts for why synchronously). */
+function readTextSync(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    return missingOrThrow(err, file);
+  }
+}
+
 /** parseAccount, plus the store's own rule: the id is the file's name. */
 function parseAccountFile(text: string, file: string): Account {
   const account = parseAccount(text, file);
@@ -88,8 +97,8 @@ export class AccountStore implements Disposable {
   }
 
   /**
-   * Every valid account file (10,000 in well under a second). A bad file becomes a problem, is logged once per
-   * distinct content, and is left untouched. Temp files and lock directories are not looked at.
+   * Every valid account file (10,000 in well under a second). A bad file becomes a problem, is
+   * logged once per distinct content, and is left untouched. Temp files and locks are not read.
    */
   async loadAll(): Promise<{ accounts: Account[]; problems: LoadProblem[] }> {
     let names: string[];
@@ -121,16 +130,11 @@ export class AccountStore implements Disposable {
     return { accounts, problems };
   }
 
-  /** One file for loadAll (synchronous: see slices.ts). */
   private load(file: string): Loaded {
     let text: string | undefined;
     try {
-      try {
-        text = readFileSync(file, 'utf8');
-      } catch (err) {
-        return missingOrThrow(err, file);
-      }
-      return { account: parseAccountFile(text, file) };
+      text = readTextSync(file);
+      return text === undefined ? undefined : { account: parseAccountFile(text, file) };
     } catch (err) {
       if (!(err instanceof AccountFileError)) throw err;
       const fingerprint = text === undefined ? err.reason : createHash('sha256').update(text).digest('hex');
@@ -196,7 +200,7 @@ export class AccountStore implements Disposable {
     return withLock(file, this.lockPathOf(id), this.log, async (assertHeld) => {
       if (!(await this.readAccount(file))) return false;
       assertHeld();
-      await fs.rm(file);
+      await fs.rm(file, { force: true });
       await fsyncDir(this.accountsDir);
       return true;
     });

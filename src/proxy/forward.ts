@@ -13,7 +13,7 @@ import type { Logger } from '../core/log';
 import type { Availability, Lease, TokenPool } from '../core/pool';
 import { HttpError, upstreamMessage } from './errors';
 import { clientHeaders, upstreamHeaders } from './headers';
-import type { Upstream, UpstreamOp, UpstreamTarget } from './upstream/target';
+import { checkModel, type Upstream, type UpstreamOp, type UpstreamTarget } from './upstream/target';
 
 export interface ForwardCall {
   op: UpstreamOp;
@@ -57,6 +57,7 @@ export async function forward(deps: ForwardDeps, exchange: Exchange, call: Forwa
   const { op } = call;
   const unsupported = deps.upstream.unsupported(op);
   if (unsupported) throw new HttpError(404, unsupported, { reason: 'not_found' });
+  checkModel(op);
 
   const maxAttempts = deps.config.routing.max_attempts; // 0: every eligible account once
   const exclude = new Set<string>();
@@ -102,6 +103,7 @@ async function attemptAccount(deps: ForwardDeps, exchange: Exchange, op: Upstrea
     const { response } = sent;
     if (response.statusCode >= 200 && response.statusCode < 300) {
       deps.pool.report(lease.accountId, op.model, { kind: 'http', status: response.statusCode });
+      deps.log.debug(`[proxy] ${op.api} ${op.model}${op.stream ? ' (stream)' : ''} -> ${response.statusCode} via ${lease.email}`);
       await streamToClient(deps, exchange, op, lease, response);
       return { kind: 'committed' };
     }

@@ -95,7 +95,7 @@ export class ProxyServer implements Disposable {
   }
 
   dispose(): void {
-    void this.close();
+    this.close().catch((err: unknown) => this.options.log.warn(`[proxy] closing the server failed: ${(err as Error).message}`));
   }
 
   private async drainAndClose(): Promise<void> {
@@ -218,9 +218,12 @@ export class ProxyServer implements Disposable {
   }
 }
 
+/** The request target as a path: `//host/x` stays a path here, never a host. */
 function parseUrl(req: IncomingMessage): URL {
+  const target = req.url ?? '/';
   try {
-    return new URL(req.url ?? '/', 'http://localhost');
+    if (!target.startsWith('/')) throw new Error('not origin-form');
+    return new URL(`http://localhost${target}`);
   } catch {
     throw new HttpError(400, 'Malformed request URL', { reason: 'bad_url' });
   }

@@ -7,11 +7,11 @@
  */
 import * as vscode from 'vscode';
 import type { Account } from '../core/account';
+import type { Config } from '../core/config';
 import { enrollTokens } from '../core/enroll';
 import { CancelledError } from '../core/errors';
 import type { Logger } from '../core/log';
 import { runLoopbackFlow } from '../core/loopback';
-import type { Config } from '../core/config';
 import { isCancellation } from './commandRunner';
 import { describeEnroll } from './describeAccount';
 import { AUTH_PROVIDER_ID, AUTH_PROVIDER_LABEL, Settings } from './ids';
@@ -73,7 +73,7 @@ export class GoogleAuthProvider extends DisposableBase implements vscode.Authent
     try {
       if (!ensureOAuthClient(this.runtime.require().config)) throw new CancelledError('no OAuth client configured');
       const { tokens, user } = await this.signIn(wanted);
-      const result = await enrollTokens(this.runtime.require().pool, tokens, tokens.refresh_token ?? '', user);
+      const result = await enrollTokens(this.runtime.require().pool, tokens, user);
       const { account } = result;
       if (wanted && !sameEmail(wanted, account.email)) {
         void vscode.window.showInformationMessage(

@@ -29,10 +29,13 @@ export function registerProxyCommands(runtime: PoolRuntime, proxy: ProxyControll
   const logger: Logger = log;
   const start = async () => reportStart(await proxy.start(), true);
   const stop = () => proxy.stop();
-  const copyBaseUrl = async () => {
+  const currentBaseUrl = () => {
     const { host, port } = runtime.require().config.proxy;
     const state = proxy.state;
-    const url = state.kind === 'serving' ? baseUrl(state.host, state.port) : baseUrl(host, port);
+    return state.kind === 'serving' ? baseUrl(state.host, state.port) : baseUrl(host, port);
+  };
+  const copyBaseUrl = async () => {
+    const url = currentBaseUrl();
     await vscode.env.clipboard.writeText(url);
     vscode.window.setStatusBarMessage(`Token Pool: copied ${url}`, 3000);
   };
@@ -51,7 +54,7 @@ export function registerProxyCommands(runtime: PoolRuntime, proxy: ProxyControll
         running
           ? { label: '$(debug-stop) Stop Proxy', run: stop }
           : { label: '$(play) Start Proxy', run: start },
-        { label: '$(copy) Copy Base URL', detail: 'OpenAI clients add /v1; Anthropic and Gemini clients use it as is', run: copyBaseUrl },
+        { label: '$(copy) Copy Base URL', description: runtime.current ? currentBaseUrl() : undefined, detail: 'OpenAI clients add /v1; Anthropic and Gemini clients use it as is', run: copyBaseUrl },
         { label: '$(key) Copy API Key', run: copyApiKey },
         { label: '$(output) Show Log', run: () => log.show() },
       ];

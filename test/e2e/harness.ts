@@ -11,10 +11,11 @@
  * groups of any session it did not stop.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, openSync, closeSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { build } from 'esbuild';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 
 export const repoRoot = path.resolve(__dirname, '../..');
@@ -53,6 +54,7 @@ const baseSettings: Record<string, unknown> = {
   'security.workspace.trust.enabled': false,
   'chat.commandCenter.enabled': false,
   'git.enabled': false,
+  'remote.autoForwardPorts': false,
 };
 
 export interface LaunchOptions {
@@ -164,6 +166,18 @@ export async function packageExtension(folder: string, outFile: string): Promise
   return outFile;
 }
 
+/** Bundles test/e2e-probe-extension (TypeScript) into `dir` and packages it there. */
+async function packageProbe(dir: string): Promise<string> {
+  const folder = path.join(dir, 'probe-extension');
+  await fs.mkdir(folder, { recursive: true });
+  await fs.copyFile(path.join(probeSource, 'package.json'), path.join(folder, 'package.json'));
+  await build({
+    entryPoints: [path.join(probeSource, 'extension.ts')], outfile: path.join(folder, 'extension.js'),
+    bundle: true, platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'], logLevel: 'warning',
+  });
+  return packageExtension(folder, path.join(dir, 'probe.vsix'));
+}
+
 /** Environment for code-server: ours, minus what would make it talk to another VS Code or node:test. */
 function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -179,7 +193,12 @@ let exitHooksInstalled = false;
 function installExitHooks(): void {
   if (exitHooksInstalled) return;
   exitHooksInstalled = true;
-  const killAll = (): void => { for (const session of live) session.killGroup('SIGKILL'); };
+  const killAll = (): void => {
+    for (const session of live) {
+      session.killGroup('SIGKILL');
+      rmSync(session.dirs.root, { recursive: true, force: true });
+    }
+  };
   process.on('exit', killAll);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => { killAll(); process.exit(signal === 'SIGINT' ? 130 : 143); });
@@ -206,7 +225,6 @@ export class VSCodeSession {
   readonly timings: Timings = { installMs: 0, serverStartMs: 0, workbenchMs: 0, extensionHostMs: 0 };
   url = '';
   private child: ChildProcess | undefined;
-  private exited: Promise<void> = Promise.resolve();
   private browser: Browser | undefined;
   private contextValue: BrowserContext | undefined;
   private pageValue: Page | undefined;
@@ -251,7 +269,7 @@ export class VSCodeSession {
     const common = ['--user-data-dir', this.dirs.userData, '--extensions-dir', this.dirs.extensions];
 
     let t = Date.now();
-    const probeVsix = await packageExtension(probeSource, path.join(this.dirs.root, 'probe.vsix'));
+    const probeVsix = await packageProbe(this.dirs.root);
     const installs = [...options.extensions, probeVsix].flatMap((vsix) => ['--install-extension', vsix]);
     await run(this.setup.codeServer, [...common, ...installs, '--force'], { env });
     this.timings.installMs = Date.now() - t;
@@ -268,7 +286,6 @@ export class VSCodeSession {
     }
     live.add(this);
     const child = this.child;
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
     child.unref();
     const port = await this.waitFor(async () => {
       if (child.exitCode !== null || child.signalCode !== null) {
@@ -311,15 +328,9 @@ export class VSCodeSession {
     this.stopped = true;
     await this.browser?.close().catch(() => undefined);
     if (this.killGroup('SIGTERM')) {
-      const gone = async (): Promise<boolean> => {
-        for (let i = 0; i < 50; i++) {
-          if (!this.killGroup(0)) return true;
-          await sleep(100);
-        }
-        return false;
-      };
-      await Promise.race([this.exited, sleep(5000)]);
-      if (!(await gone())) this.killGroup('SIGKILL');
+      const deadline = Date.now() + 5000;
+      while (this.killGroup(0) && Date.now() < deadline) await sleep(100);
+      this.killGroup('SIGKILL');
     }
     live.delete(this);
     await this.saveLogs().catch(() => undefined);
@@ -345,7 +356,7 @@ export class VSCodeSession {
    * screenshot (unless told not to) and throws with `message` and the last value or error.
    */
   async waitFor<T>(predicate: () => T | Promise<T>, options: { timeoutMs?: number; intervalMs?: number; message?: string; screenshot?: boolean } = {}): Promise<NonNullable<T>> {
-    const deadline = Date.now() + (options.timeoutMs ?? 15_000);
+    const deadline = Date.now() + (options.timeoutMs ?? 20_000);
     let last: unknown;
     for (;;) {
       try {
@@ -376,7 +387,7 @@ export class VSCodeSession {
    * Runs `fn(vscode, arg)` inside the extension host (through the probe extension) and returns what
    * it returns (JSON). `fn` is sent as source text: it cannot use variables of the test.
    */
-  async probe<A, R>(fn: (vscode: typeof import('vscode'), arg: A) => R | Promise<R>, arg?: A, timeoutMs = 15_000): Promise<R> {
+  async probe<A, R>(fn: (vscode: typeof import('vscode'), arg: A) => R | PromiseLike<R>, arg?: A, timeoutMs = 15_000): Promise<R> {
     const name = `${++this.requestCount}.json`;
     const request = path.join(this.dirs.probe, 'requests', name);
     await fs.writeFile(`${request}.tmp`, JSON.stringify({ fn: fn.toString(), arg }));
@@ -412,6 +423,23 @@ export class VSCodeSession {
     await item.click();
   }
 
+  /** Drags the side bar's edge so it is `width` pixels wide (room for long tree descriptions). */
+  async resizeSideBar(width: number): Promise<void> {
+    const box = await this.page.locator('.part.sidebar').boundingBox();
+    if (!box) throw new Error('the side bar is not visible');
+    const y = box.y + box.height / 2;
+    await this.page.mouse.move(box.x + box.width + 1, y);
+    await this.page.mouse.down();
+    await this.page.mouse.move(box.x + width, y, { steps: 5 });
+    await this.page.mouse.up();
+  }
+
+  /** Clears every notification (toasts and the notification center). */
+  async clearNotifications(): Promise<void> {
+    await this.probe((vscode) => vscode.commands.executeCommand('notifications.clearAll'));
+    await this.page.locator('.notifications-toasts .notification-list-item').first().waitFor({ state: 'hidden' });
+  }
+
   /** A tree row of the side bar by its label. */
   treeRow(label: string): Locator {
     return this.page.locator('.sidebar .monaco-list-row').filter({ has: this.page.locator('.label-name', { hasText: exactly(label) }) }).first();
@@ -432,11 +460,15 @@ export class VSCodeSession {
   /** Right-clicks a tree row and chooses `action` from its context menu. */
   async treeContextMenu(label: string, action: string): Promise<void> {
     await this.treeRow(label).click({ button: 'right' });
-    const item = this.page.locator('.monaco-menu .action-item').filter({ has: this.page.locator('.action-label', { hasText: exactly(action) }) }).first();
+    const item = this.page.locator('.monaco-menu .action-menu-item').filter({ hasText: exactly(action) }).first();
     await item.waitFor({ state: 'visible' }).catch(async () => {
-      throw new Error(`no "${action}" in the context menu of "${label}"; it shows: ${JSON.stringify(await this.page.locator('.monaco-menu .action-label').allInnerTexts())}`);
+      throw new Error(`no "${action}" in the context menu of "${label}"; it shows: ${JSON.stringify(await this.page.locator('.monaco-menu .action-menu-item').allInnerTexts())}`);
     });
+    // The menu ignores a click that follows its opening too closely (the right button's mouseup).
+    await item.hover();
+    await this.page.waitForTimeout(250);
     await item.click();
+    await this.page.locator('.monaco-menu').waitFor({ state: 'hidden' });
   }
 
   /** The text of the status bar item contributed with this id (e.g. `tokenpool.status`), or undefined. */
@@ -466,9 +498,13 @@ export class VSCodeSession {
   }
 
   /** Clicks a button of the modal dialog on screen (e.g. `Allow`, `Open`). */
-  async clickDialogButton(button: string, timeoutMs = 15_000): Promise<void> {
-    const target = this.page.locator('.monaco-dialog-box .dialog-buttons .monaco-button').filter({ hasText: exactly(button) }).first();
-    await target.waitFor({ state: 'visible', timeout: timeoutMs });
+  async clickDialogButton(button: string | RegExp, timeoutMs = 15_000): Promise<void> {
+    const buttons = this.page.locator('.monaco-dialog-box .dialog-buttons .monaco-button');
+    const target = buttons.filter({ hasText: typeof button === 'string' ? exactly(button) : button }).first();
+    await target.waitFor({ state: 'visible', timeout: timeoutMs }).catch(async () => {
+      const shown = await this.page.locator('.monaco-dialog-box').allInnerTexts();
+      throw new Error(`no dialog button ${String(button)}; dialogs on screen: ${JSON.stringify(shown)}`);
+    });
     await target.click();
   }
 

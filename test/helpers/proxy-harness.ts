@@ -245,3 +245,15 @@ export function sampleRequest(
       };
   }
 }
+
+/**
+ * Every request the fake upstream saw was authorised by a pool account's token, and none carried the
+ * client's API key anywhere (headers, query or body).
+ */
+export function assertUpstreamAuthorisedByPool(h: ProxyHarness): void {
+  assert.ok(h.upstream.requests.length > 0, 'the upstream was called');
+  for (const seen of h.upstream.requests) {
+    assert.ok(h.accounts.some((a) => a.email === seen.email), `${seen.path} authorised by a pool account`);
+    assert.ok(!JSON.stringify([seen.headers, seen.url, seen.body]).includes(h.apiKey), `${seen.path}: the client key never reaches Google`);
+  }
+}

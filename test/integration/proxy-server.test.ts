@@ -85,6 +85,7 @@ describe('proxy server: guards and error shapes', () => {
     ['anthropic', 'POST', '/v1/messages/batches'],
     ['google', 'POST', '/v1beta/models/gemini-2.5-flash:embedContent'],
     ['google', 'GET', '/nothing-here'],
+    ['google', 'GET', '//evil.example/v1/models'],
   ];
   for (const [shape, method, path] of unknownRoutes) {
     test(`unknown route ${method} ${path} -> 404 in ${shape} shape`, async () => {

@@ -352,6 +352,15 @@ describe('TokenPool', () => {
     const cleared = await h.readFile(ada.id);
     assert.deepEqual([cleared.proxy_disabled, cleared.proxy_disabled_reason, cleared.proxy_disabled_until], [false, null, null]);
     assert.equal(cleared.last_used, Math.floor(h.clock.ms / 1000));
+
+    // Enabling by hand ends quota protection at once, cooldown included.
+    h.pool.report(ada.id, MODEL, { kind: 'http', status: 429, retryAfterHeader: '7200' });
+    await h.pool.flush();
+    assert.equal((await h.readFile(ada.id)).proxy_disabled_reason, 'quota_protection');
+    assert.equal((await h.pool.acquire(MODEL))?.email, 'bob@example.com');
+    await h.pool.setProxyDisabled(ada.id, false);
+    assert.equal((await h.readFile(ada.id)).proxy_disabled, false);
+    assert.equal((await h.pool.acquire(MODEL))?.email, 'ada@example.com');
   });
 
   test('cooldowns: 503 cools the account (doubling), 429 cools one model, success clears', async () => {
@@ -595,6 +604,27 @@ describe('TokenPool', () => {
     assert.ok(served > 0);
     assert.equal(h.pool.counts().total, 40);
     assert.equal(h.poolLines().filter((l) => l.startsWith('info [pool] Reloaded account pool: 40 healthy')).length, 5);
+  });
+
+  test('onDidChange: one event per burst of changes, naming what changed', async () => {
+    const h = await harness();
+    const ada = await h.addAccount('ada@example.com');
+    const bob = await h.addAccount('bob@example.com');
+    await h.pool.load();
+    const events: string[] = [];
+    h.pool.onDidChange((e) => events.push(e.reason));
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    events.length = 0;
+
+    h.pool.report(ada.id, MODEL, { kind: 'http', status: 503 });
+    h.pool.report(bob.id, MODEL, { kind: 'http', status: 503 });
+    h.pool.resetCooldowns();
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    assert.deepEqual(events, ['cooldown,reset']);
+
+    await h.pool.setProxyDisabled(bob.id, true);
+    await waitFor('the proxy_disabled event', () => events.length === 2);
+    assert.equal(events[1], 'proxy_disabled');
   });
 
   test('remove() deletes the file and the account; unknown ids throw', async () => {

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { defaultConfig, type Config } from '../../src/core/config';
 import { HttpError } from '../../src/proxy/errors';
 import { createUpstream } from '../../src/proxy/upstream/create';
-import type { UpstreamAccount, UpstreamOp } from '../../src/proxy/upstream/target';
+import { checkModel, type UpstreamAccount, type UpstreamOp } from '../../src/proxy/upstream/target';
 
 const upstream = (overrides: Partial<Config['upstream']> = {}): Config['upstream'] => ({
   ...defaultConfig().upstream,
@@ -184,6 +184,23 @@ describe('what an upstream cannot serve', () => {
           (e: HttpError) => e.status === 400,
         );
       }
+    });
+  }
+});
+
+describe('checkModel: refused before an account is spent', () => {
+  const table: [UpstreamOp, boolean][] = [
+    [{ api: 'gemini', model: '../x', method: 'generateContent', stream: false }, false],
+    [{ api: 'anthropic-messages', model: 'claude?x', stream: false }, false],
+    [{ api: 'anthropic-messages', model: 'claude-sonnet-4@20250514', stream: false }, true],
+    // the model only goes into the body here: any string the upstream accepts
+    [{ api: 'openai-chat', model: 'meta/llama-3.1-405b-instruct-maas', stream: false }, true],
+    [{ api: 'anthropic-count-tokens', model: 'claude-sonnet-4@20250514', stream: false }, true],
+  ];
+  for (const [op, ok] of table) {
+    test(`${op.api} ${op.model} -> ${ok ? 'ok' : '400'}`, () => {
+      if (ok) assert.doesNotThrow(() => checkModel(op));
+      else assert.throws(() => checkModel(op), (e: HttpError) => e.status === 400);
     });
   }
 });

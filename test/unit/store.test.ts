@@ -37,20 +37,46 @@ function upsertAda(store: AccountStore, email = 'ada@example.com'): Promise<{ ac
 
 const mode = async (path: string) => (await fsp.stat(path)).mode & 0o777;
 
-/** Runs store-writer.ts in its own node process; resolves with its JSON line. */
-function runWriter(dataDir: string, startAt: number, ...args: string[]): Promise<{ first: number; last: number; created?: boolean }> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', writerScript, dataDir, String(startAt), ...args], { cwd: repoRoot });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', fail);
+interface WriterResult {
+  first: number;
+  last: number;
+  created?: boolean;
+}
+
+/** Starts store-writer.ts in its own node process; `go()` once `ready` lets it write. */
+function startWriter(dataDir: string, args: string[]) {
+  const child = spawn(process.execPath, ['--import', 'tsx', writerScript, dataDir, ...args], { cwd: repoRoot });
+  let out = '';
+  let err = '';
+  let onReady!: () => void;
+  let onExit!: (error?: Error) => void;
+  const ready = new Promise<void>((resolve, reject) => {
+    onReady = resolve;
+    onExit = (error) => reject(error ?? new Error(`store-writer ${args.join(' ')} exited before it was ready`));
+  });
+  const result = new Promise<WriterResult>((resolve, reject) => {
+    child.on('error', reject);
     child.on('close', (code, signal) => {
-      if (code === 0) done(JSON.parse(out));
-      else fail(new Error(`store-writer ${args.join(' ')} exited ${code ?? signal}: ${err}`));
+      const error = code === 0 ? undefined : new Error(`store-writer ${args.join(' ')} exited ${code ?? signal}: ${err}`);
+      onExit(error);
+      if (error) reject(error);
+      else resolve(JSON.parse(out.trim().split('\n').pop()!));
     });
   });
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    if (out.startsWith('ready\n')) onReady();
+  });
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  return { ready, result, go: () => child.stdin.write('go\n') };
+}
+
+/** Runs writers as separate processes, letting them start writing at the same instant. */
+async function runWriters(dataDir: string, ...argLists: string[][]): Promise<WriterResult[]> {
+  const writers = argLists.map((args) => startWriter(dataDir, args));
+  await Promise.all(writers.map((w) => w.ready));
+  for (const w of writers) w.go();
+  return Promise.all(writers.map((w) => w.result));
 }
 
 /** Collects watch events with their arrival time. */
@@ -199,12 +225,11 @@ describe('AccountStore concurrency', () => {
   test('two processes updating one account at once: no lost update, a refresh never re-enables', { timeout: 60_000 }, async () => {
     const { store, dataDir } = await openStore();
     const { account } = await upsertAda(store);
-    const n = '30';
-    const startAt = Date.now() + 2500;
-    const [disabler, refresher] = await Promise.all([
-      runWriter(dataDir, startAt, 'disable-and-bump', account.id, 'a_count', n),
-      runWriter(dataDir, startAt, 'refresh', account.id, 'b_count', n),
-    ]);
+    const [disabler, refresher] = await runWriters(
+      dataDir,
+      ['disable-and-bump', account.id, 'a_count', '30'],
+      ['refresh', account.id, 'b_count', '30'],
+    );
     assert.ok(
       disabler.first < refresher.last && refresher.first < disabler.last,
       `the two writers must overlap to prove anything: ${JSON.stringify({ disabler, refresher })}`,
@@ -221,11 +246,7 @@ describe('AccountStore concurrency', () => {
 
   test('two processes adding the same email at once create one file', { timeout: 60_000 }, async () => {
     const { store, dataDir } = await openStore();
-    const startAt = Date.now() + 2500;
-    const results = await Promise.all([
-      runWriter(dataDir, startAt, 'upsert', 'Grace@Example.com'),
-      runWriter(dataDir, startAt, 'upsert', 'grace@example.com'),
-    ]);
+    const results = await runWriters(dataDir, ['upsert', 'Grace@Example.com'], ['upsert', 'grace@example.com']);
     assert.deepEqual(results.map((r) => r.created).sort(), [false, true]);
     const { accounts } = await store.loadAll();
     assert.equal(accounts.length, 1);
@@ -275,7 +296,7 @@ describe('AccountStore crash safety', () => {
     const file = join(store.accountsDir, `${account.id}.json`);
     const before = await fsp.readFile(file);
 
-    await assert.rejects(runWriter(dataDir, 0, 'crash-before-rename', account.id), /SIGKILL/);
+    await assert.rejects(runWriters(dataDir, ['crash-before-rename', account.id]), /SIGKILL/);
     const leftovers = (await fsp.readdir(store.accountsDir)).filter((n) => n !== `${account.id}.json`);
     assert.ok(leftovers.some((n) => n.endsWith('.tmp')), `the crash left its temp file: ${leftovers}`);
     assert.ok(leftovers.includes(`.${account.id}.json.lock`), `the crash left its lock: ${leftovers}`);
@@ -324,7 +345,7 @@ describe('AccountStore watch', () => {
     const { account } = await upsertAda(store);
     const { waitFor } = record(store);
     const t0 = Date.now();
-    await runWriter(dataDir, 0, 'bump', account.id, 'n', '1');
+    await runWriters(dataDir, ['bump', account.id, 'n', '1']);
     const written = (await fsp.stat(join(store.accountsDir, `${account.id}.json`))).mtimeMs;
     const hit = await waitFor('changed', account.id, t0, 15_000);
     assert.ok(hit.at - written < 1000, `reported ${Math.round(hit.at - written)} ms after the write`);

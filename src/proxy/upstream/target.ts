@@ -47,6 +47,11 @@ export function pathSafeModel(model: string): string {
   return model;
 }
 
+/** Refuses, before any account is used, a model name that would go into an upstream path unsafely. */
+export function checkModel(op: UpstreamOp): void {
+  if (op.api === 'gemini' || op.api === 'anthropic-messages') pathSafeModel(op.model);
+}
+
 /** `base_url` replaces the Google host: no trailing slash, so paths can be appended. */
 export const baseOrigin = (baseUrl: string | null, googleOrigin: string): string =>
   (baseUrl || googleOrigin).replace(/\/+$/, '');

@@ -1,0 +1,189 @@
+/**
+ * Token Pool in a real VS Code (code-server 4.100.3 = VS Code 1.100.3, driven through chromium), against
+ * FakeGoogle and FakeUpstream running in this process, with a data directory seeded with three
+ * accounts through the `tokenpool` command. The steps run in order on one window: each leaves the
+ * pool in the state the next one starts from. Screenshots of each state go to test-results/e2e/;
+ * the main ones are copied to media/screenshots/.
+ */
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { launchVSCode, productVsix, repoRoot, type VSCodeSession } from './harness';
+import { PoolFixture } from './pool-fixture';
+
+const ADA = 'ada@example.com';
+const BOB = 'bob@example.com';
+const CY = 'cy@example.com';
+const DAN = 'dan@example.com';
+const STATUS = 'tokenpool.status';
+const mediaDir = path.join(repoRoot, 'media', 'screenshots');
+
+describe('Token Pool extension in code-server', { timeout: 600_000 }, () => {
+  let fx: PoolFixture;
+  let vs: VSCodeSession;
+  const refreshTokens = new Map<string, string>();
+
+  const status = (): Promise<string | undefined> => vs.statusBarText(STATUS);
+  const waitForStatus = (expected: string, message: string): Promise<string> =>
+    vs.waitFor(async () => {
+      const text = await status();
+      return text?.includes(expected) ? text : undefined;
+    }, { message: `${message}: status bar should show "${expected}"` });
+  const row = async (email: string) => (await vs.treeRows()).find((r) => r.label === email);
+  const waitForRow = (email: string, check: (description: string) => boolean, message: string) =>
+    vs.waitFor(async () => {
+      const found = await row(email);
+      return found && check(found.description) ? found : undefined;
+    }, { message });
+  const shot = async (name: string, media?: string): Promise<void> => {
+    await vs.page.mouse.move(800, 300); // no hover tooltip in the picture
+    await vs.page.waitForTimeout(500); // let toasts finish their animation
+    const file = await vs.screenshot(name);
+    if (media) {
+      await fs.mkdir(mediaDir, { recursive: true });
+      await fs.copyFile(file, path.join(mediaDir, media));
+    }
+  };
+  /** Sends chat completions until `done()` holds; each must succeed (the pool fails over). */
+  const chatUntil = async (done: () => Promise<boolean>, what: string): Promise<void> => {
+    for (let i = 0; i < 8; i++) {
+      const response = await fx.chat(`request ${i}`);
+      assert.equal(response.status, 200, `request ${i} through the proxy: ${response.body}`);
+      if (await done()) return;
+    }
+    assert.fail(`after 8 requests through the proxy: ${what}`);
+  };
+
+  before(async () => {
+    fx = await PoolFixture.start();
+    for (const email of [ADA, BOB, CY]) refreshTokens.set(email, await fx.addAccount(email));
+    vs = await launchVSCode({ name: 'extension', extensions: [productVsix()], env: fx.env, settings: fx.settings });
+    await vs.clickActivityBar('Token Pool');
+    await vs.resizeSideBar(480);
+  });
+
+  after(async () => {
+    await vs?.stop();
+    await fx?.close();
+  });
+
+  test('the status bar shows the port and 3/3 healthy; the tree lists the three seeded accounts', async () => {
+    const text = await waitForStatus(`3/3 :${fx.proxyPort}`, 'after start');
+    assert.match(text, new RegExp(`^\\s*3/3 :${fx.proxyPort}\\s*$`));
+    const rows = await vs.waitFor(async () => {
+      const found = await vs.treeRows();
+      return found.length === 3 ? found : undefined;
+    }, { message: 'the Accounts tree should list three accounts' });
+    assert.deepEqual(rows.map((r) => r.label), [ADA, BOB, CY]);
+    for (const r of rows) {
+      assert.match(r.description, /^healthy · never used$/, `${r.label}: ${r.description}`);
+      assert.match(r.iconClass, /codicon-pass/);
+    }
+    assert.deepEqual((await fx.healthz())?.accounts, { total: 3, healthy: 3, cooling: 0, proxy_disabled: 0, disabled: 0 });
+    await shot('1-healthy', 'accounts-healthy.png');
+  });
+
+  test('a revoked refresh token disables its row with invalid_grant, notifies once, and is written to its file', async () => {
+    fx.google.revokeRefreshToken(refreshTokens.get(BOB) ?? '');
+    fx.google.expireAccessTokens(BOB);
+    await chatUntil(async () => (await fx.account(BOB)).disabled, `${BOB} should be disabled`);
+
+    const disabled = await fx.account(BOB);
+    assert.equal(disabled.disabled, true);
+    assert.equal(typeof disabled.disabled_at, 'number');
+    assert.ok(Math.abs((disabled.disabled_at ?? 0) - Date.now() / 1000) < 120, `disabled_at ${disabled.disabled_at} is now`);
+    assert.match(disabled.disabled_reason ?? '', /^invalid_grant: Token has been expired or revoked\./);
+
+    const bobRow = await waitForRow(BOB, (d) => d.startsWith('disabled'), `${BOB}'s row should turn disabled`);
+    assert.match(bobRow.description, /^disabled · invalid_grant · just now$/);
+    assert.match(bobRow.iconClass, /codicon-error/);
+    await waitForStatus(`2/3 :${fx.proxyPort}`, `after ${BOB} was disabled`);
+
+    const toast = await vs.waitFor(async () => (await vs.notifications()).find((n) => n.message.includes(`${BOB} was disabled`)),
+      { message: 'a notification should say the account was disabled' });
+    assert.match(toast.message, /invalid_grant: Token has been expired or revoked\./);
+    assert.deepEqual(toast.buttons, ['Re-authenticate']);
+    await shot('2-disabled', 'account-disabled.png');
+    const toasts = (await vs.notifications()).filter((n) => n.message.includes(`${BOB} was disabled`));
+    assert.equal(toasts.length, 1, 'one notification, not one per failed request');
+  });
+
+  test('Re-authenticate signs in again in the browser; the row turns healthy, the file is cleared and the account serves again', async () => {
+    const oldRefreshToken = (await fx.account(BOB)).token.refresh_token;
+    const consentPage = vs.context.waitForEvent('page', { timeout: 30_000 });
+    await vs.clickNotificationButton(`${BOB} was disabled`, 'Re-authenticate');
+    // VS Code asks whether the extension may sign in, then whether to open the external website.
+    await vs.page.locator('.monaco-dialog-box').waitFor();
+    await shot('3a-sign-in-dialog');
+    await vs.clickDialogButton(/^(Allow|Sign in|Sign In)$/);
+    await vs.clickDialogButton('Open');
+    const page = await consentPage;
+    await page.waitForLoadState('domcontentloaded');
+    await vs.waitFor(async () => /Signed in|signed in/.test(await page.locator('body').innerText().catch(() => '')),
+      { message: 'the loopback callback page should say the sign-in worked' });
+    const callbackUrl = new URL(page.url());
+    assert.equal(callbackUrl.hostname, '127.0.0.1', `the browser came back to the loopback listener, not ${page.url()}`);
+    await page.close();
+
+    await waitForRow(BOB, (d) => d.startsWith('healthy'), `${BOB}'s row should turn healthy`);
+    const healed = await fx.account(BOB);
+    assert.equal(healed.disabled, false);
+    assert.equal(healed.disabled_at, null);
+    assert.equal(healed.disabled_reason, null);
+    assert.notEqual(healed.token.refresh_token, oldRefreshToken, 'the new refresh token replaced the revoked one');
+    await waitForStatus(`3/3 :${fx.proxyPort}`, 'after re-authentication');
+
+    const servedBefore = fx.upstream.requestsFor(BOB).filter((r) => r.status === 200).length;
+    await chatUntil(async () => fx.upstream.requestsFor(BOB).filter((r) => r.status === 200).length > servedBefore,
+      `${BOB} should serve a request again`);
+    await shot('3-reauthenticated', 'account-reauthenticated.png');
+  });
+
+  test('Disable for Proxy and Enable for Proxy from the context menu change the row and the file', async () => {
+    await vs.clearNotifications();
+    await vs.treeContextMenu(ADA, 'Disable for Proxy');
+    await waitForRow(ADA, (d) => d === 'proxy disabled · manual', `${ADA}'s row should read "proxy disabled · manual"`);
+    const off = await fx.account(ADA);
+    assert.equal(off.proxy_disabled, true);
+    assert.equal(off.proxy_disabled_reason, 'manual');
+    assert.equal(typeof off.proxy_disabled_at, 'number');
+    assert.match((await row(ADA))?.iconClass ?? '', /codicon-circle-slash/);
+    await waitForStatus(`2/3 :${fx.proxyPort}`, `after disabling ${ADA} for the proxy`);
+    await shot('4-proxy-disabled', 'account-proxy-disabled.png');
+
+    await vs.treeContextMenu(ADA, 'Enable for Proxy');
+    await waitForRow(ADA, (d) => d.startsWith('healthy'), `${ADA}'s row should turn healthy`);
+    const on = await fx.account(ADA);
+    assert.equal(on.proxy_disabled, false);
+    assert.equal(on.proxy_disabled_reason, null);
+    await waitForStatus(`3/3 :${fx.proxyPort}`, `after enabling ${ADA} again`);
+  });
+
+  test('Add Account by Refresh Token from the command palette adds a row', async () => {
+    await vs.clearNotifications();
+    const { refreshToken } = fx.google.addUser(DAN);
+    await vs.runCommand('Token Pool: Add Account by Refresh Token');
+    await vs.answerQuickInput(refreshToken);
+    await waitForRow(DAN, (d) => d.startsWith('healthy'), `a healthy row for ${DAN}`);
+    assert.equal((await fx.account(DAN)).token.refresh_token, refreshToken);
+    await vs.waitFor(async () => (await vs.notifications()).find((n) => n.message.includes(`Added ${DAN} to the pool.`)),
+      { message: 'a notification should confirm the new account' });
+    assert.deepEqual((await vs.treeRows()).map((r) => r.label), [ADA, BOB, CY, DAN]);
+    await waitForStatus(`4/4 :${fx.proxyPort}`, `after adding ${DAN}`);
+    await shot('5-added');
+  });
+
+  test('with no healthy account the status bar warns and the proxy answers 503', async () => {
+    await vs.clearNotifications();
+    // Through the CLI: another process changes the files, this window follows through its watch.
+    for (const email of [ADA, BOB, CY, DAN]) await fx.cli('accounts', 'proxy-disable', email);
+    const text = await waitForStatus(`0/4 :${fx.proxyPort}`, 'after the CLI disabled every account for the proxy');
+    assert.match(text, /0\/4/);
+    const item = vs.statusBarItem(STATUS);
+    assert.match(await item.getAttribute('class') ?? '', /warning-kind/, 'the status bar item has the warning colour');
+    const response = await fx.chat('nobody home');
+    assert.equal(response.status, 503, response.body);
+    await shot('6-no-healthy', 'status-no-healthy.png');
+  });
+});
