@@ -35,7 +35,7 @@ exec 9>"$CACHE/e2e-setup.lock"
 flock 9 || die "could not lock $CACHE/e2e-setup.lock"
 
 # ---- Debian packages ------------------------------------------------------------------------
-installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+installed() { [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" == 'install ok installed' ]]; }
 packages=()
 installed chromium || packages+=(chromium)
 if [[ ! -f "$MARKER" ]] && ! installed libkrb5-dev; then packages+=(libkrb5-dev); fi

@@ -2,7 +2,7 @@
  * The account file (DESIGN section 3) and the state rule (section 4). Pure: no I/O here.
  * Field names are snake_case as on disk; unknown fields are kept so a rewrite never drops them.
  */
-import { AccountFileError } from './errors';
+import { AccountFileError, describeJsonError } from './errors';
 
 export interface AccountToken {
   access_token: string;
@@ -115,9 +115,7 @@ export function parseAccount(text: string, file: string): Account {
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    // V8 quotes part of the text (`Unexpected token 'y', "ya29.abc"... is not valid JSON`): drop it, it may be a token.
-    const detail = (err as Error).message.replace(/, (\.\.\.)?".*"(\.\.\.)? is not valid JSON$/s, '');
-    throw new AccountFileError(file, `not valid JSON (${detail})`);
+    throw new AccountFileError(file, `not valid JSON (${describeJsonError(err)})`);
   }
   if (!isObject(raw)) throw new AccountFileError(file, 'expected a JSON object');
   const fail = (key: string, expected: string): never => {

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ConfigError, DataDirError } from './errors';
+import { ConfigError, DataDirError, describeJsonError } from './errors';
 import { writeFileAtomic } from './fsutil';
 
 export type AuthMode = 'all_except_health' | 'strict' | 'off';
@@ -251,7 +251,7 @@ export async function loadConfig(dataDir: string): Promise<Config> {
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(`${file}: not valid JSON (${(err as Error).message}); fix or remove the file`);
+    throw new ConfigError(`${file}: not valid JSON (${describeJsonError(err)}); fix or remove the file`);
   }
   const config = parseConfig(raw, file);
   if (!config.proxy.api_key) {

@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Account, AccountToken } from './account';
-import { TokenpoolError } from './errors';
+import { describeJsonError, TokenpoolError } from './errors';
 import type { GoogleOAuth, OAuthClientCreds, TokenSet, UserInfo } from './oauth';
 import type { TokenPool } from './pool';
 
@@ -93,8 +93,8 @@ export async function readAdcFile(path: string): Promise<AdcCredentials> {
   let raw: Record<string, unknown>;
   try {
     raw = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    throw new AdcFileError(`${path} is not valid JSON`);
+  } catch (err) {
+    throw new AdcFileError(`${path} is not valid JSON (${describeJsonError(err)})`);
   }
   if (raw.type !== 'authorized_user') {
     throw new AdcFileError(

@@ -99,3 +99,14 @@ export class PortInUseError extends TokenpoolError {
 export class StoreLockError extends TokenpoolError {
   override readonly code = 'STORE_LOCK_FAILED';
 }
+
+/**
+ * A JSON.parse failure described without quoting the text: V8's message quotes a piece of it
+ * (`Unexpected token 'y', "ya29.abc"... is not valid JSON`), and files here hold tokens and keys.
+ */
+export function describeJsonError(err: unknown): string {
+  const message = err instanceof Error ? err.message : '';
+  const position = /at position (\d+)/.exec(message)?.[1];
+  if (position) return `syntax error at position ${position}`;
+  return /end of JSON input/.test(message) ? 'unexpected end of input' : 'syntax error';
+}

@@ -80,7 +80,8 @@ export async function forward(deps: ForwardDeps, exchange: Exchange, call: Forwa
     if (result.kind === 'committed') return;
     last = result.failure ?? last;
     if (!result.rotate) break;
-    deps.log.warn(`[proxy] ${lease.email} ${result.failure ? `answered ${result.failure.status}` : 'is unusable'} for ${op.model}, trying another account`);
+    const what = result.failure ? `answered ${result.failure.status}` : 'could not refresh its token after a 401';
+    deps.log.warn(`[proxy] ${lease.email} ${what} for ${op.model}, trying another account`);
     exclude.add(lease.accountId);
   }
   throwIfClientGone(exchange.signal);

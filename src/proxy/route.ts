@@ -14,14 +14,10 @@ export interface RouteContext {
   params: string[];
   /** The parsed JSON object, for routes declared with `body: true`. */
   body: Record<string, unknown>;
-  /** The raw bytes of that body. */
-  rawBody: Buffer;
   config: Config;
   pool: TokenPool;
   log: Logger;
   version: string;
-  /** Aborted when the client goes away. */
-  signal: AbortSignal;
   /** Sends the request upstream through the attempt loop and streams the answer back. */
   forward(call: ForwardCall): Promise<void>;
 }

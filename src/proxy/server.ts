@@ -126,9 +126,8 @@ export class ProxyServer implements Disposable {
       const matched = matchRoute(ROUTES, req.method ?? 'GET', url.pathname);
       this.authenticate(req, url, matched?.route);
       if (!matched) throw new HttpError(404, `Unknown route: ${req.method} ${url.pathname}`, { reason: 'unknown_route' });
-      const rawBody = matched.route.body ? await readBody(req, this.options.config.proxy.max_body_bytes) : Buffer.alloc(0);
-      const body = matched.route.body ? parseJsonObject(rawBody) : {};
-      await matched.route.handle(this.context(req, res, url, matched.params, body, rawBody, controller.signal));
+      const body = matched.route.body ? parseJsonObject(await readBody(req, this.options.config.proxy.max_body_bytes)) : {};
+      await matched.route.handle(this.context(req, res, url, matched.params, body, controller.signal));
     } catch (err) {
       this.fail(res, protocol, err, controller.signal);
     }
@@ -183,12 +182,11 @@ export class ProxyServer implements Disposable {
     url: URL,
     params: string[],
     body: Record<string, unknown>,
-    rawBody: Buffer,
     signal: AbortSignal,
   ): RouteContext {
     const { config, pool, log } = this.options;
     return {
-      req, res, url, params, body, rawBody, config, pool, log, signal,
+      req, res, url, params, body, config, pool, log,
       version: this.options.version,
       forward: (call) => forward(this.deps, { headers: req.headers, body, res, signal }, call),
     };

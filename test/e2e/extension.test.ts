@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { STATUS_BAR_ID } from '../../src/vscode/ids';
 import { launchVSCode, productVsix, repoRoot, type VSCodeSession } from './harness';
 import { PoolFixture } from './pool-fixture';
 
@@ -16,7 +17,6 @@ const ADA = 'ada@example.com';
 const BOB = 'bob@example.com';
 const CY = 'cy@example.com';
 const DAN = 'dan@example.com';
-const STATUS = 'tokenpool.status';
 const mediaDir = path.join(repoRoot, 'media', 'screenshots');
 
 describe('Token Pool extension in code-server', { timeout: 600_000 }, () => {
@@ -24,7 +24,7 @@ describe('Token Pool extension in code-server', { timeout: 600_000 }, () => {
   let vs: VSCodeSession;
   const refreshTokens = new Map<string, string>();
 
-  const status = (): Promise<string | undefined> => vs.statusBarText(STATUS);
+  const status = (): Promise<string | undefined> => vs.statusBarText(STATUS_BAR_ID);
   const waitForStatus = (expected: string, message: string): Promise<string> =>
     vs.waitFor(async () => {
       const text = await status();
@@ -116,7 +116,7 @@ describe('Token Pool extension in code-server', { timeout: 600_000 }, () => {
     // VS Code asks whether the extension may sign in, then whether to open the external website.
     await vs.page.locator('.monaco-dialog-box').waitFor();
     await shot('3a-sign-in-dialog');
-    await vs.clickDialogButton(/^(Allow|Sign in|Sign In)$/);
+    await vs.clickDialogButton('Allow');
     await vs.clickDialogButton('Open');
     const page = await consentPage;
     await page.waitForLoadState('domcontentloaded');
@@ -180,7 +180,7 @@ describe('Token Pool extension in code-server', { timeout: 600_000 }, () => {
     for (const email of [ADA, BOB, CY, DAN]) await fx.cli('accounts', 'proxy-disable', email);
     const text = await waitForStatus(`0/4 :${fx.proxyPort}`, 'after the CLI disabled every account for the proxy');
     assert.match(text, /0\/4/);
-    const item = vs.statusBarItem(STATUS);
+    const item = vs.statusBarItem(STATUS_BAR_ID);
     assert.match(await item.getAttribute('class') ?? '', /warning-kind/, 'the status bar item has the warning colour');
     const response = await fx.chat('nobody home');
     assert.equal(response.status, 503, response.body);

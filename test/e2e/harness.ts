@@ -11,8 +11,7 @@
  * groups of any session it did not stop.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { promises as fs } from 'node:fs';
+import { closeSync, existsSync, openSync, promises as fs, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
@@ -66,8 +65,6 @@ export interface LaunchOptions {
   env?: Record<string, string>;
   /** User settings.json, written before code-server starts, on top of `baseSettings`. */
   settings?: Record<string, unknown>;
-  /** The folder to open; default: an empty temporary one. */
-  folder?: string;
   /** Milliseconds to wait for the workbench and the extension host; default 60 000. */
   startTimeoutMs?: number;
 }
@@ -126,7 +123,7 @@ export function readSetup(): SetupInfo {
 
 /**
  * The product's .vsix: $TOKENPOOL_E2E_VSIX, else dist/tokenpool.vsix built by `npm run package`.
- * Missing or older than dist/extension.js is an error, never a skip.
+ * Missing, or older than a file in src/ or package.json, is an error, never a skip.
  */
 export function productVsix(): string {
   const fromEnv = process.env.TOKENPOOL_E2E_VSIX;
@@ -136,11 +133,16 @@ export function productVsix(): string {
   }
   const vsix = path.join(repoRoot, 'dist', 'tokenpool.vsix');
   if (!existsSync(vsix)) throw new Error(`${vsix} is missing: run \`npm run package\` (or set TOKENPOOL_E2E_VSIX)`);
-  const bundle = path.join(repoRoot, 'dist', 'extension.js');
-  if (existsSync(bundle) && statSync(bundle).mtimeMs > statSync(vsix).mtimeMs + 1000) {
-    throw new Error(`${vsix} is older than dist/extension.js: run \`npm run package\` again`);
-  }
+  const built = statSync(vsix).mtimeMs;
+  const sources = [path.join(repoRoot, 'package.json'), ...listFiles(path.join(repoRoot, 'src'))];
+  const newer = sources.find((file) => statSync(file).mtimeMs > built);
+  if (newer) throw new Error(`${vsix} is older than ${path.relative(repoRoot, newer)}: run \`npm run package\` again`);
   return vsix;
+}
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? listFiles(path.join(dir, entry.name)) : [path.join(dir, entry.name)]);
 }
 
 /** Runs a command to completion; rejects with its output when it fails. */
@@ -279,7 +281,7 @@ export class VSCodeSession {
     try {
       this.child = spawn(this.setup.codeServer, [
         '--bind-addr', '127.0.0.1:0', '--auth', 'none', '--disable-telemetry', '--disable-update-check',
-        '--disable-workspace-trust', '--disable-getting-started-override', ...common, options.folder ?? this.dirs.workspace,
+        '--disable-workspace-trust', '--disable-getting-started-override', ...common, this.dirs.workspace,
       ], { env, detached: true, stdio: ['ignore', log, log] });
     } finally {
       closeSync(log);

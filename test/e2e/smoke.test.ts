@@ -6,15 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Commands, STATUS_BAR_ID } from '../../src/vscode/ids';
 import { launchVSCode, productVsix, type VSCodeSession } from './harness';
 import { PoolFixture } from './pool-fixture';
-
-const COMMANDS = [
-  'tokenpool.addAccount', 'tokenpool.addRefreshToken', 'tokenpool.importAdc', 'tokenpool.reloadPool',
-  'tokenpool.resetCooldowns', 'tokenpool.reauthenticate', 'tokenpool.proxyDisable', 'tokenpool.proxyEnable',
-  'tokenpool.refreshNow', 'tokenpool.copyEmail', 'tokenpool.removeAccount', 'tokenpool.startProxy',
-  'tokenpool.stopProxy', 'tokenpool.showLog',
-];
 
 describe('Token Pool installs and starts in code-server', { timeout: 300_000 }, () => {
   let fx: PoolFixture;
@@ -37,7 +31,7 @@ describe('Token Pool installs and starts in code-server', { timeout: 300_000 }, 
       { message: 'tokenpool.tokenpool should be active' });
     assert.equal(active, true);
     const registered = await vs.probe((vscode) => vscode.commands.getCommands(true));
-    assert.deepEqual(COMMANDS.filter((id) => !registered.includes(id)), [], 'every command is registered');
+    assert.deepEqual(Object.values(Commands).filter((id) => !registered.includes(id)), [], 'every command is registered');
   });
 
   test('the activity bar opens the Accounts view, which says there are no accounts yet', async () => {
@@ -50,7 +44,7 @@ describe('Token Pool installs and starts in code-server', { timeout: 300_000 }, 
 
   test('the proxy serves on the configured port and the status bar says so', async () => {
     const text = await vs.waitFor(async () => {
-      const value = await vs.statusBarText('tokenpool.status');
+      const value = await vs.statusBarText(STATUS_BAR_ID);
       return value?.includes(`:${fx.proxyPort}`) ? value : undefined;
     }, { message: `the status bar should name port ${fx.proxyPort}` });
     assert.match(text, new RegExp(`^\\s*0/0 :${fx.proxyPort}\\s*$`));

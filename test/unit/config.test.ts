@@ -104,6 +104,11 @@ describe('loadConfig', () => {
     await assertRejectedUntouched('{"proxy": {', /not valid JSON/);
   });
 
+  test('the JSON error never quotes the file (it holds the API key and client secret)', async () => {
+    const { dataDir } = await withConfigFile('{"proxy": {"api_key": tp-5ecret5ecret5ecret5ecret5ecret55}}');
+    await assert.rejects(loadConfig(dataDir), (err: Error) => /not valid JSON \(syntax error/.test(err.message) && !err.message.includes('5ecret'));
+  });
+
   test('an unknown key or section is an error', async () => {
     await assertRejectedUntouched('{"proxy": {"prot": 8046}}', /unknown key "proxy\.prot"/);
     await assertRejectedUntouched('{"routes": {}}', /unknown section "routes"/);
