@@ -12,7 +12,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fs, readdirSync } from 'node:fs';
 import { Agent } from 'node:http';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { measureActivation, type ActivationFigures } from './activation';
 import { BENCH_MODEL, makeDataDir } from './datadir';
@@ -25,7 +25,7 @@ import {
   type Figures, type HttpRounds, type PoolScaleFigures, type ServeFigures, type StreamRounds,
 } from './report';
 import { median } from './stats';
-import { openStream, postOnce, type StreamResult } from './stream-client';
+import { addedPerChunk, openStream, postOnce, type StreamPair } from './stream-client';
 
 const ROOT = resolve(__dirname, '..');
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -53,6 +53,8 @@ function options() {
     durationS: Number(value('--duration') ?? (quick ? 1 : 3)),
     warmS: quick ? 1 : 2,
     streamRounds: quick ? 2 : 5,
+    /** Streams one after another per round and target at c=1 (c=16 opens 16 at once). */
+    serialStreams: quick ? 2 : 4,
     poolRounds: quick ? 2 : 5,
     chooses: quick ? 20_000 : 100_000,
     activationRuns: quick ? 3 : 10,
@@ -73,6 +75,8 @@ function machine() {
     kernel: execFileSync('uname', ['-sr'], { encoding: 'utf8' }).trim(),
     commit: git.status === 0 ? git.stdout.trim() : null,
     date: new Date().toISOString(),
+    /** 1-minute load average: other work on the machine while the bench ran. */
+    loadavg1: Math.round(loadavg()[0] * 100) / 100,
   };
 }
 
@@ -159,32 +163,43 @@ async function loadRounds(targets: Target[], opts: Options, started: number): Pr
   return rounds;
 }
 
-/** The streams of one round for one target, on a fresh keep-alive agent warmed by one request. */
-async function streamRound(t: Target, c: number): Promise<StreamResult[]> {
+/** The streams of one round for one target, each beside a direct one, on fresh keep-alive agents warmed by one request. */
+async function streamRound(t: Target, direct: Target, c: number, serial: number): Promise<StreamPair[]> {
   const agent = new Agent({ keepAlive: true });
+  const directAgent = new Agent({ keepAlive: true });
   const body = JSON.stringify({ model: BENCH_MODEL, stream: true, messages: [{ role: 'user', content: 'Count to 200.' }] });
+  const pair = async (): Promise<StreamPair> => {
+    const [mine, beside] = await Promise.all([
+      openStream(agent, t.streamUrl, t.request.headers, body, CHUNKS),
+      openStream(directAgent, direct.streamUrl, direct.request.headers, body, CHUNKS),
+    ]);
+    return { mine, direct: beside };
+  };
   try {
     await postOnce(agent, t.request.url, t.request.headers, t.request.body);
+    await postOnce(directAgent, direct.request.url, direct.request.headers, direct.request.body);
     if (c === 1) {
-      const results: StreamResult[] = [];
-      for (let i = 0; i < 2; i++) results.push(await openStream(agent, t.streamUrl, t.request.headers, body, CHUNKS));
-      return results;
+      const pairs: StreamPair[] = [];
+      for (let i = 0; i < serial; i++) pairs.push(await pair());
+      return pairs;
     }
-    return await Promise.all(Array.from({ length: c }, () => openStream(agent, t.streamUrl, t.request.headers, body, CHUNKS)));
+    return await Promise.all(Array.from({ length: c }, pair));
   } catch (err) {
     throw new Error(`${t.label}, ${c} stream(s): ${(err as Error).message}`);
   } finally {
     agent.destroy();
+    directAgent.destroy();
   }
 }
 
 async function streamRounds(targets: Target[], opts: Options, started: number): Promise<StreamRounds> {
-  for (const t of targets) await streamRound(t, 1);
+  const direct = targets.find((t) => t.name === 'direct')!;
+  for (const t of targets) await streamRound(t, direct, 1, 1);
   const rounds: StreamRounds = [];
   for (let r = 0; r < opts.streamRounds; r++) {
     const round = Object.fromEntries(targets.map((t) => [t.name, {}])) as StreamRounds[number];
     for (const c of STREAM_CONCURRENCIES) {
-      for (const t of rotate(targets, r)) round[t.name][c] = await streamRound(t, c);
+      for (const t of rotate(targets, r)) round[t.name][c] = await streamRound(t, direct, c, opts.serialStreams);
     }
     rounds.push(round);
     log(`stream round ${r + 1}/${opts.streamRounds} done (${Math.round((Date.now() - started) / 1000)} s)`);
@@ -234,14 +249,16 @@ async function profileServe(target: Target, dataDir: string, durationS: number, 
 
 function streamSummaries(rounds: StreamRounds): unknown {
   return rounds.map((round) => Object.fromEntries(Object.entries(round).map(([t, byC]) => [t, Object.fromEntries(
-    Object.entries(byC).map(([c, streams]) => [c, (streams as StreamResult[]).map((s) => ({
-      ttfcMs: s.ttfcMs, transitP50: median(s.transitMs), transitMax: Math.max(...s.transitMs),
-    }))]))])));
+    Object.entries(byC).map(([c, pairs]) => [c, (pairs as StreamPair[]).map((p) => {
+      const added = addedPerChunk(p);
+      return { ttfcMs: p.mine.ttfcMs, directTtfcMs: p.direct.ttfcMs, transitP50: median(p.mine.transitMs), addedP50: median(added), addedMax: Math.max(...added) };
+    })]))])));
 }
 
 async function main(): Promise<void> {
   const opts = options();
   const started = Date.now();
+  const loadAtStart = Math.round(loadavg()[0] * 100) / 100;
   const workDir = await fs.mkdtemp(join(tmpdir(), 'tokenpool-bench-'));
   const servers: Server[] = [];
   let ok = false;
@@ -250,7 +267,6 @@ async function main(): Promise<void> {
     const setup = await setUp(workDir, servers);
     const { targets, labels, dirs, serve } = setup;
     const byName = new Map(targets.map((t) => [t.name, t]));
-    const m = machine();
     let figures: Figures | undefined;
     let checks: ReturnType<typeof checkTargets> = [];
     let raw: unknown;
@@ -288,9 +304,11 @@ async function main(): Promise<void> {
       };
       checks = checkTargets(figures, httpRounds, 'tokenpool-1', 'tokenpool-10000');
       raw = { http: httpRounds, stream: streamSummaries(streams), poolScale: scale.figures };
+      const m = machine();
       const header = `tokenpool bench — ${m.date}, commit ${m.commit ?? 'n/a'}, ${m.nproc} CPUs (${m.cpu}), ${m.memoryGb} GB, node ${m.node}, ${m.kernel}\n` +
         `${opts.rounds} load rounds × ${opts.durationS} s per target and concurrency, ${opts.streamRounds} stream rounds, ` +
-        `${CHUNKS} chunks every ${PACE_MS} ms; medians over rounds; total ${Math.round((Date.now() - started) / 1000)} s`;
+        `${CHUNKS} chunks every ${PACE_MS} ms; medians over rounds; total ${Math.round((Date.now() - started) / 1000)} s; ` +
+        `load average ${loadAtStart} at start, ${m.loadavg1} at end`;
       console.log(`\n${header}\n\n${formatReport(figures, checks, labels)}`);
     }
 
@@ -305,7 +323,7 @@ async function main(): Promise<void> {
     if (opts.json) {
       await fs.mkdir(resolve(opts.json, '..'), { recursive: true });
       await fs.writeFile(opts.json, JSON.stringify({
-        machine: m, options: { ...opts, chunks: CHUNKS, paceMs: PACE_MS }, labels, figures, targets: checks, raw, profiles,
+        machine: { ...machine(), loadavg1AtStart: loadAtStart }, options: { ...opts, chunks: CHUNKS, paceMs: PACE_MS }, labels, figures, targets: checks, raw, profiles,
       }, null, 2) + '\n');
       log(`wrote ${opts.json}`);
     }

@@ -1,7 +1,9 @@
 /**
  * Streaming measurement: open SSE chat completions and note when each chunk arrives. The bench
  * upstream stamps every chunk with its send time (same clock: performance.timeOrigin + now), so a
- * chunk's transit time is arrival minus send; a proxy's added delay is its transit minus direct's.
+ * chunk's transit time is arrival minus send. Each stream through a target runs alongside a direct
+ * stream started at the same moment; chunk i of one is compared with chunk i of the other, so a
+ * stall of the machine (which delays both) cancels and what remains is what the proxy adds.
  */
 import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -25,6 +27,15 @@ export function postOnce(agent: Agent, url: string, headers: Record<string, stri
     req.end(body);
   });
 }
+
+/** A stream through the target and the direct stream that ran beside it. */
+export interface StreamPair {
+  mine: StreamResult;
+  direct: StreamResult;
+}
+
+/** Per chunk, transit through the target minus transit of the same chunk index on the direct stream. */
+export const addedPerChunk = (pair: StreamPair): number[] => pair.mine.transitMs.map((ms, i) => ms - pair.direct.transitMs[i]);
 
 const STAMP = /"content":"(\d+)@([\d.]+)"/;
 

@@ -510,6 +510,64 @@ export class VSCodeSession {
     await target.click();
   }
 
+  /** The rows of the quick pick on screen, top to bottom (labels without their codicons). */
+  async quickPickItems(): Promise<{ label: string; description: string }[]> {
+    const rows = this.page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
+    await rows.first().waitFor({ state: 'visible' });
+    return rows.evaluateAll((items) => (items as unknown as PageElement[]).map((item) => ({
+      label: item.querySelector('.label-name')?.innerText.trim() ?? '',
+      description: item.querySelector('.label-description')?.innerText.trim() ?? '',
+    })));
+  }
+
+  /** Chooses the row of the quick pick on screen whose label (without its codicon) is `label`. */
+  async pickQuickItem(label: string): Promise<void> {
+    const row = this.page.locator('.quick-input-widget .quick-input-list .monaco-list-row')
+      .filter({ has: this.page.locator('.label-name', { hasText: exactly(label) }) }).first();
+    await row.waitFor({ state: 'visible' }).catch(async () => {
+      throw new Error(`no "${label}" in the quick pick; it shows: ${JSON.stringify(await this.quickPickItems().catch(() => []))}`);
+    });
+    await row.click();
+  }
+
+  /** The modal dialog on screen: its message, detail and buttons. */
+  async dialog(timeoutMs = 15_000): Promise<{ message: string; detail: string; buttons: string[] }> {
+    const box = this.page.locator('.monaco-dialog-box').first();
+    await box.waitFor({ state: 'visible', timeout: timeoutMs });
+    return box.evaluate((element) => {
+      const dialog = element as unknown as PageElement;
+      return {
+        message: dialog.querySelector('.dialog-message-text')?.innerText.trim() ?? '',
+        detail: dialog.querySelector('.dialog-message-detail')?.innerText.trim() ?? '',
+        buttons: Array.from(dialog.querySelectorAll('.dialog-buttons .monaco-button')).map((b) => b.innerText.trim()),
+      };
+    });
+  }
+
+  /** Chooses `action` from the "More Actions..." menu of the side bar's title (a view's secondary title actions). */
+  async viewTitleMenu(action: string): Promise<void> {
+    const title = this.page.locator('.part.sidebar .composite.title, .part.sidebar .pane-header').first();
+    await title.hover();
+    const more = this.page.locator('.part.sidebar').locator('.title-actions a[aria-label^="More Actions"], .pane-header .actions a[aria-label^="More Actions"]').first();
+    await more.click();
+    const item = this.page.locator('.monaco-menu .action-menu-item').filter({ hasText: exactly(action) }).first();
+    await item.waitFor({ state: 'visible' }).catch(async () => {
+      throw new Error(`no "${action}" in the view's title menu; it shows: ${JSON.stringify(await this.page.locator('.monaco-menu .action-menu-item').allInnerTexts())}`);
+    });
+    await item.hover();
+    await this.page.waitForTimeout(250);
+    await item.click();
+    await this.page.locator('.monaco-menu').waitFor({ state: 'hidden' });
+  }
+
+  /** Hovers a tree row and returns the text of the tooltip it shows. */
+  async treeTooltip(label: string): Promise<string> {
+    await this.treeRow(label).hover();
+    const hover = this.page.locator('.workbench-hover, .monaco-hover').filter({ hasText: label }).first();
+    await hover.waitFor({ state: 'visible', timeout: 10_000 });
+    return (await hover.innerText()).trim();
+  }
+
   /** Answers the quick input on screen: types `text` (if given) and presses Enter. */
   async answerQuickInput(text?: string): Promise<void> {
     const input = this.page.locator('.quick-input-widget input');
