@@ -1,8 +1,11 @@
 /**
- * The account file (DESIGN section 3) and the state rule (section 4). Pure: no I/O here.
- * Field names are snake_case as on disk; unknown fields are kept so a rewrite never drops them.
+ * The account file (DESIGN section 3), the state rule (section 4) and the other rules the pool
+ * applies to one account: in the selection or not, token fresh or not, which record is newer.
+ * Pure: no I/O here. Field names are snake_case as on disk; unknown fields are kept so a rewrite
+ * never drops them.
  */
 import { AccountFileError, describeJsonError } from './errors';
+import type { OAuthClientCreds, TokenSet } from './oauth';
 
 export interface AccountToken {
   access_token: string;
@@ -72,6 +75,43 @@ export function accountState(account: Account, now: number, coolingUntil?: numbe
   if (isProxyDisabled(account, now)) return 'proxy_disabled';
   if (coolingUntil != null && coolingUntil > now) return 'cooling';
   return 'healthy';
+}
+
+/**
+ * In the selection at all: not disabled and not proxy_disabled by hand. Quota protection with an
+ * end stays in, blocked until `_until`, so it comes back on its own.
+ */
+export function isSelectable(account: Account): boolean {
+  if (account.disabled) return false;
+  if (!account.proxy_disabled) return true;
+  return account.proxy_disabled_reason === PROXY_DISABLED_QUOTA && account.proxy_disabled_until !== null;
+}
+
+/** Quota protection still on file although its `_until` has passed: due to be cleared. */
+export function quotaProtectionLapsed(account: Account, now: number): boolean {
+  return account.proxy_disabled && !isProxyDisabled(account, now);
+}
+
+/** Whether the change from `a` to `b` moves when the account is blocked (proxy_disabled or its end). */
+export function blockingChanged(a: Account, b: Account): boolean {
+  return a.proxy_disabled !== b.proxy_disabled || a.proxy_disabled_until !== b.proxy_disabled_until;
+}
+
+/** Oldest first, then by id: a stable order for fill-first and for lists. */
+export function byPoolOrder(a: Account, b: Account): number {
+  return a.created_at - b.created_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/** The access token can be used as it is: set, and at least `skew` seconds left at `now`. */
+export function hasFreshToken(account: Account, now: number, skew: number): boolean {
+  return account.token.access_token !== '' && account.token.expiry_timestamp - now >= skew;
+}
+
+/** An account with its own OAuth client (gcloud ADC) refreshes with that client. */
+export function clientOf(account: Account): OAuthClientCreds | undefined {
+  const { client_id, client_secret } = account.token;
+  if (!client_id) return undefined;
+  return { client_id, ...(client_secret ? { client_secret } : {}) };
 }
 
 /** A fresh account record with every field at its default. */
@@ -196,6 +236,26 @@ export function withProxyDisabled(
     proxy_disabled_at: value.now,
     proxy_disabled_until: value.until ?? null,
   };
+}
+
+/** Takes a refresh's tokens; the refresh token only if Google sent a new one. */
+export function withTokens(account: Account, tokens: TokenSet): Account {
+  return {
+    ...account,
+    token: {
+      ...account.token,
+      access_token: tokens.access_token,
+      expires_in: tokens.expires_in,
+      expiry_timestamp: tokens.expiry_timestamp,
+      token_type: tokens.token_type,
+      ...(tokens.refresh_token ? { refresh_token: tokens.refresh_token } : {}),
+    },
+  };
+}
+
+/** `record` (read from disk), keeping `local`'s last_used when it is later: memory saves it only once a minute. */
+export function withNewerLastUsed(record: Account, local: Account | undefined): Account {
+  return local?.last_used != null && local.last_used > (record.last_used ?? 0) ? { ...record, last_used: local.last_used } : record;
 }
 
 /** One cooldown as the admin API and `accounts list --json` show it; `model` is `*` account-wide. */

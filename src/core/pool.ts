@@ -12,23 +12,33 @@ import {
   PROXY_DISABLED_MANUAL,
   PROXY_DISABLED_QUOTA,
   accountState,
+  blockingChanged,
+  byPoolOrder,
+  clientOf,
+  hasFreshToken,
+  isSelectable,
   newAccount,
+  quotaProtectionLapsed,
   summarizeAccount,
   truncateReason,
   withDisabled,
   withEnabled,
+  withNewerLastUsed,
   withProxyDisabled,
+  withTokens,
   type Account,
   type AccountSummary,
   type AccountToken,
 } from './account';
+import { ChangeSequence } from './changeSequence';
+import { ChangeSignal } from './changeSignal';
 import type { Config } from './config';
 import { ACCOUNT_WIDE, Cooldowns } from './cooldowns';
-import { Emitter, type Disposable } from './disposable';
+import type { Disposable } from './disposable';
 import { AccountNotFoundError, OAuthClientMismatchError, OAuthError } from './errors';
 import { decide, type Decision, type Outcome } from './failover';
 import type { Logger } from './log';
-import type { GoogleOAuth, OAuthClientCreds, TokenSet } from './oauth';
+import type { GoogleOAuth, TokenSet } from './oauth';
 import { Selector, type BlockedUntil } from './selection';
 import type { AccountStore, StoreChange } from './store';
 
@@ -69,10 +79,7 @@ export interface PoolOptions {
   now?: () => number;
 }
 
-export interface PoolChangeEvent {
-  /** What changed, comma-separated when a burst was coalesced: `load`, `disabled`, `cooldown`, … */
-  reason: string;
-}
+export type { PoolChangeEvent } from './changeSignal';
 
 export interface UpsertInput {
   email: string;
@@ -87,8 +94,6 @@ type RefreshContext = 'acquire' | 'force' | 'check';
 
 /** last_used is written at most this often per account; in between it is kept in memory. */
 const LAST_USED_WRITE_INTERVAL_MS = 60_000;
-/** Change events within this window are delivered as one. */
-const COALESCE_MS = 25;
 
 export class TokenPool implements Disposable {
   /** Every account, disabled and proxy_disabled included, by id. */
@@ -102,24 +107,14 @@ export class TokenPool implements Disposable {
   private readonly applied = new WeakSet<OAuthError>();
   private readonly warnedClients = new Set<string>();
   private readonly lastUsedSavedAt = new Map<string, number>();
-  /**
-   * Writes in flight per account, and the sequence number of each account's last change in
-   * memory: a record read from disk before (or during) a change is older than memory, not applied.
-   */
-  private readonly pendingWrites = new Map<string, number>();
-  private readonly changeSeq = new Map<string, number>();
-  private seq = 0;
+  /** A record read from disk before (or during) a change is older than memory, not applied. */
+  private readonly sequence = new ChangeSequence();
   private readonly writes = new Set<Promise<void>>();
   private watchQueue: Promise<void> = Promise.resolve();
   private readonly watchers = new Set<Disposable>();
 
-  private readonly changes = new Emitter<PoolChangeEvent>();
-  /** Fired synchronously on every change, for waitForEligible. */
-  private readonly stateChanged = new Emitter<void>();
-  private readonly pendingReasons = new Set<string>();
-  private coalesceTimer: NodeJS.Timeout | undefined;
-  private expiryTimer: NodeJS.Timeout | undefined;
-  private expiryAt: number | undefined;
+  /** The change event (at once for waitForEligible, coalesced for views) and the expiry timer. */
+  private readonly signal = new ChangeSignal({ now: () => this.now(), nextBlockEnd: (now) => this.nextBlockEnd(now) });
   private readonly waiters = new Set<(eligible: boolean) => void>();
   private disposed = false;
 
@@ -129,7 +124,7 @@ export class TokenPool implements Disposable {
   private readonly routing: Config['routing'];
   private readonly now: () => number;
 
-  readonly onDidChange = this.changes.event;
+  readonly onDidChange = this.signal.onDidChange;
 
   constructor(options: PoolOptions) {
     this.store = options.store;
@@ -153,14 +148,14 @@ export class TokenPool implements Disposable {
   }
 
   private async scan(verb: 'Loaded' | 'Reloaded', reason: string): Promise<void> {
-    const startSeq = this.seq;
+    const mark = this.sequence.mark();
     const { accounts } = await this.store.loadAll();
     accounts.sort(byPoolOrder);
     const nowS = this.nowSeconds();
     const next = new Map<string, Account>();
     const lapsed: string[] = [];
     for (const found of accounts) {
-      if (this.changedSince(found.id, startSeq)) continue; // memory is newer: kept below
+      if (this.sequence.changedSince(found.id, mark)) continue; // memory is newer: kept below
       let account = withNewerLastUsed(found, this.accounts.get(found.id));
       if (account.disabled) {
         this.log.info(`[pool] skip disabled account (${account.email})`);
@@ -173,7 +168,7 @@ export class TokenPool implements Disposable {
       next.set(account.id, account);
     }
     // What changed in memory while the directory was read (a write, a watched file) is newer.
-    for (const [id, local] of this.accounts) if (this.changedSince(id, startSeq)) next.set(id, local);
+    for (const [id, local] of this.accounts) if (this.sequence.changedSince(id, mark)) next.set(id, local);
     for (const id of this.accounts.keys()) if (!next.has(id)) this.forgetAccount(id);
     this.accounts = next;
     this.order = [...next.values()].sort(byPoolOrder).map((a) => a.id);
@@ -184,8 +179,8 @@ export class TokenPool implements Disposable {
     // "healthy" here is every account the pool can use, cooling ones included (cooldowns are not
     // part of the files a load reads).
     this.log.info(`[pool] ${verb} account pool: ${c.healthy + c.cooling} healthy, ${c.proxy_disabled} proxy_disabled, ${c.disabled} disabled`);
-    this.scheduleExpiry();
-    this.changed(reason);
+    this.signal.scheduleExpiry();
+    this.signal.changed(reason);
   }
 
   /** Quota protection whose `_until` has passed is cleared on disk (if it still is the same one). */
@@ -221,7 +216,7 @@ export class TokenPool implements Disposable {
   private async applyFileChange(change: StoreChange): Promise<void> {
     if (this.disposed) return;
     const { id } = change;
-    const startSeq = this.seq;
+    const mark = this.sequence.mark();
     let record: Account | undefined;
     try {
       record = change.kind === 'removed' ? undefined : await this.store.read(id);
@@ -230,7 +225,7 @@ export class TokenPool implements Disposable {
       this.log.warn(`[pool] ignoring a change to account ${id}: ${messageOf(err)}`);
       return;
     }
-    if (this.disposed || this.changedSince(id, startSeq)) return;
+    if (this.disposed || this.sequence.changedSince(id, mark)) return;
     if (record === undefined) {
       if (this.accounts.has(id)) this.dropAccount(id);
       return;
@@ -383,7 +378,7 @@ export class TokenPool implements Disposable {
     if (decision.clearFailures) {
       if (this.cooldowns.clearOnSuccess(id, model, now)) {
         this.selector.wake();
-        this.changed('cooldown');
+        this.signal.changed('cooldown');
       }
       const used = this.markUsed(account, now);
       if (used) writes.push(used);
@@ -391,8 +386,8 @@ export class TokenPool implements Disposable {
     if (decision.cooldown) {
       const { scope, seconds, reason } = decision.cooldown;
       this.cooldowns.add(id, scope === 'account' ? ACCOUNT_WIDE : model, seconds, truncateReason(reason), now);
-      this.scheduleExpiry();
-      this.changed('cooldown');
+      this.signal.scheduleExpiry();
+      this.signal.changed('cooldown');
     }
     if (decision.quotaProtectUntilSeconds !== undefined) {
       writes.push(this.protectQuota(account, decision.quotaProtectUntilSeconds, now));
@@ -430,7 +425,7 @@ export class TokenPool implements Disposable {
       }
       return withProxyDisabled(current, { reason: PROXY_DISABLED_QUOTA, now: nowS, until });
     });
-    this.scheduleExpiry();
+    this.signal.scheduleExpiry();
   }
 
   /** last_used in memory at once; on disk (and as a change event) at most once a minute per account. */
@@ -440,7 +435,7 @@ export class TokenPool implements Disposable {
     const savedAt = this.lastUsedSavedAt.get(account.id);
     if (savedAt !== undefined && now - savedAt < LAST_USED_WRITE_INTERVAL_MS) return undefined;
     this.lastUsedSavedAt.set(account.id, now);
-    this.changed('used');
+    this.signal.changed('used');
     return this.writeThrough(account.id, 'used', (current) => {
       const next = { ...current, last_used: Math.max(current.last_used ?? 0, nowS) };
       return quotaProtectionLapsed(next, nowS) ? withProxyDisabled(next, null) : next;
@@ -512,7 +507,7 @@ export class TokenPool implements Disposable {
     if (!written) throw new AccountNotFoundError(accountId);
     if (!disabled && this.cooldowns.forget(accountId)) {
       this.selector.wake();
-      this.changed('cooldown');
+      this.signal.changed('cooldown');
     }
   }
 
@@ -525,9 +520,9 @@ export class TokenPool implements Disposable {
   resetCooldowns(): void {
     if (this.cooldowns.resetAll()) {
       this.selector.wake();
-      this.scheduleExpiry();
+      this.signal.scheduleExpiry();
     }
-    this.changed('reset');
+    this.signal.changed('reset');
   }
 
   // ---- reading state -------------------------------------------------------------------------
@@ -581,7 +576,7 @@ export class TokenPool implements Disposable {
       const onAbort = () => finish(false);
       const timer = setTimeout(() => finish(eligible()), maxWaitMs);
       // Cooldown ends arrive here too: the expiry timer fires a change at the earliest end.
-      const subscription = this.stateChanged.event(() => {
+      const subscription = this.signal.onChangeNow(() => {
         if (eligible()) finish(true);
       });
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -597,13 +592,10 @@ export class TokenPool implements Disposable {
 
   dispose(): void {
     this.disposed = true;
+    this.signal.dispose();
     for (const watcher of this.watchers) watcher.dispose();
     this.watchers.clear();
-    clearTimeout(this.coalesceTimer);
-    clearTimeout(this.expiryTimer);
     for (const finish of [...this.waiters]) finish(false);
-    this.changes.dispose();
-    this.stateChanged.dispose();
   }
 
   // ---- internals -----------------------------------------------------------------------------
@@ -620,10 +612,19 @@ export class TokenPool implements Disposable {
   private blockedFor(model: string): BlockedUntil {
     return (id) => {
       const until = this.cooldowns.blockedUntil(id, model);
-      const account = this.accounts.get(id);
-      const quotaUntil = account?.proxy_disabled && account.proxy_disabled_until !== null ? account.proxy_disabled_until * 1000 : 0;
+      const quotaUntil = proxyDisabledUntilMs(this.accounts.get(id));
       return quotaUntil > until ? quotaUntil : until;
     };
+  }
+
+  /** The earliest cooldown or quota-protection end after `now` (unix ms), for the expiry timer. */
+  private nextBlockEnd(now: number): number | null {
+    let next = this.cooldowns.nextEnd(now);
+    for (const account of this.accounts.values()) {
+      const until = proxyDisabledUntilMs(account);
+      if (until > now && (next === null || until < next)) next = until;
+    }
+    return next;
   }
 
   private rebuildEligible(): void {
@@ -636,31 +637,27 @@ export class TokenPool implements Disposable {
     const next = withNewerLastUsed(record, previous);
     if (previous && sameJson(previous, next)) return;
     this.accounts.set(next.id, next);
-    this.changeSeq.set(next.id, ++this.seq);
+    this.sequence.touch(next.id);
     if (!previous) this.order.push(next.id);
     if (!previous || isSelectable(previous) !== isSelectable(next)) this.rebuildEligible();
     if (previous && blockingChanged(previous, next)) this.selector.wake();
     if (previous && previous.token.refresh_token !== next.token.refresh_token && this.cooldowns.forget(next.id)) this.selector.wake();
-    this.scheduleExpiry();
-    this.changed(reason);
+    this.signal.scheduleExpiry();
+    this.signal.changed(reason);
   }
 
   private dropAccount(id: string): void {
     this.accounts.delete(id);
-    this.changeSeq.set(id, ++this.seq);
+    this.sequence.touch(id);
     this.order = this.order.filter((other) => other !== id);
     this.forgetAccount(id);
     this.rebuildEligible();
-    this.changed('removed');
+    this.signal.changed('removed');
   }
 
   private forgetAccount(id: string): void {
     this.cooldowns.forget(id);
     this.lastUsedSavedAt.delete(id);
-  }
-
-  private changedSince(id: string, seq: number): boolean {
-    return (this.pendingWrites.get(id) ?? 0) > 0 || (this.changeSeq.get(id) ?? 0) > seq;
   }
 
   /**
@@ -675,14 +672,13 @@ export class TokenPool implements Disposable {
     mutate: (current: Account) => Account | undefined,
     opts: { local: boolean } = { local: true },
   ): Promise<Account | undefined> {
-    this.pendingWrites.set(id, (this.pendingWrites.get(id) ?? 0) + 1);
-    this.changeSeq.set(id, ++this.seq);
+    this.sequence.writeStarted(id);
     try {
       const local = this.accounts.get(id);
       const updated = opts.local && local ? mutate(local) : undefined;
       if (updated) this.setRecord(updated, reason);
       const written = await this.store.update(id, mutate);
-      if (this.pendingWrites.get(id) === 1) {
+      if (this.sequence.isOnlyWrite(id)) {
         if (written === undefined) {
           if (this.accounts.has(id)) this.dropAccount(id);
         } else {
@@ -691,10 +687,7 @@ export class TokenPool implements Disposable {
       }
       return written;
     } finally {
-      const left = (this.pendingWrites.get(id) ?? 1) - 1;
-      if (left > 0) this.pendingWrites.set(id, left);
-      else this.pendingWrites.delete(id);
-      this.changeSeq.set(id, ++this.seq);
+      this.sequence.writeEnded(id);
     }
   }
 
@@ -708,73 +701,11 @@ export class TokenPool implements Disposable {
       .finally(() => this.writes.delete(done));
     this.writes.add(done);
   }
-
-  /** One change event per burst; in-process waiters hear about it at once. */
-  private changed(reason: string): void {
-    if (this.disposed) return;
-    this.stateChanged.fire();
-    this.pendingReasons.add(reason);
-    this.coalesceTimer ??= setTimeout(() => {
-      this.coalesceTimer = undefined;
-      const reasons = [...this.pendingReasons].join(',');
-      this.pendingReasons.clear();
-      this.changes.fire({ reason: reasons });
-    }, COALESCE_MS);
-  }
-
-  /** A timer at the earliest cooldown or quota-protection end, so views and waiters see it lapse. */
-  private scheduleExpiry(): void {
-    if (this.disposed) return;
-    const now = this.now();
-    let next = this.cooldowns.nextEnd(now);
-    for (const account of this.accounts.values()) {
-      const until = account.proxy_disabled && account.proxy_disabled_until !== null ? account.proxy_disabled_until * 1000 : 0;
-      if (until > now && (next === null || until < next)) next = until;
-    }
-    if (next === this.expiryAt && this.expiryTimer) return;
-    clearTimeout(this.expiryTimer);
-    this.expiryTimer = undefined;
-    this.expiryAt = next ?? undefined;
-    if (next === null) return;
-    const at = next;
-    this.expiryTimer = setTimeout(() => {
-      this.expiryTimer = undefined;
-      this.expiryAt = undefined;
-      if (this.now() >= at) this.changed('cooldown_ended');
-      this.scheduleExpiry();
-    }, Math.min(Math.max(1, at - now), 2 ** 31 - 1));
-    this.expiryTimer.unref();
-  }
 }
 
-/** Oldest first, then by id: a stable order for fill-first and for lists. */
-const byPoolOrder = (a: Account, b: Account): number => a.created_at - b.created_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-
-/**
- * In the selection at all: not disabled and not proxy_disabled by hand. Quota protection with an
- * end stays in, blocked until `_until`, so it comes back on its own.
- */
-function isSelectable(account: Account): boolean {
-  if (account.disabled) return false;
-  if (!account.proxy_disabled) return true;
-  return account.proxy_disabled_reason === PROXY_DISABLED_QUOTA && account.proxy_disabled_until !== null;
-}
-
-function quotaProtectionLapsed(account: Account, nowS: number): boolean {
-  return (
-    account.proxy_disabled &&
-    account.proxy_disabled_reason === PROXY_DISABLED_QUOTA &&
-    account.proxy_disabled_until !== null &&
-    account.proxy_disabled_until <= nowS
-  );
-}
-
-function blockingChanged(a: Account, b: Account): boolean {
-  return a.proxy_disabled !== b.proxy_disabled || a.proxy_disabled_until !== b.proxy_disabled_until;
-}
-
-function hasFreshToken(account: Account, nowS: number, skewS: number): boolean {
-  return account.token.access_token !== '' && account.token.expiry_timestamp - nowS >= skewS;
+/** Until when proxy_disabled blocks the account by its `_until` (unix ms); 0 without one. */
+function proxyDisabledUntilMs(account: Account | undefined): number {
+  return account?.proxy_disabled && account.proxy_disabled_until !== null ? account.proxy_disabled_until * 1000 : 0;
 }
 
 function leaseOf(account: Account, accessToken: string): Lease {
@@ -785,31 +716,6 @@ function leaseOf(account: Account, accessToken: string): Lease {
     projectId: account.project_id ?? null,
     location: account.location ?? null,
   };
-}
-
-/** An account with its own OAuth client (gcloud ADC) refreshes with that client. */
-function clientOf(account: Account): OAuthClientCreds | undefined {
-  const { client_id, client_secret } = account.token;
-  if (!client_id) return undefined;
-  return { client_id, ...(client_secret ? { client_secret } : {}) };
-}
-
-function withTokens(account: Account, tokens: TokenSet): Account {
-  return {
-    ...account,
-    token: {
-      ...account.token,
-      access_token: tokens.access_token,
-      expires_in: tokens.expires_in,
-      expiry_timestamp: tokens.expiry_timestamp,
-      token_type: tokens.token_type,
-      ...(tokens.refresh_token ? { refresh_token: tokens.refresh_token } : {}),
-    },
-  };
-}
-
-function withNewerLastUsed(record: Account, local: Account | undefined): Account {
-  return local?.last_used != null && local.last_used > (record.last_used ?? 0) ? { ...record, last_used: local.last_used } : record;
 }
 
 /** Structural equality of two JSON values, key order ignored. */

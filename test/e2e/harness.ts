@@ -548,7 +548,7 @@ export class VSCodeSession {
   async viewTitleMenu(action: string): Promise<void> {
     const title = this.page.locator('.part.sidebar .composite.title, .part.sidebar .pane-header').first();
     await title.hover();
-    const more = this.page.locator('.part.sidebar').locator('.title-actions a[aria-label^="More Actions"], .pane-header .actions a[aria-label^="More Actions"]').first();
+    const more = this.page.locator('.part.sidebar a[aria-label*="More Actions"]:visible').first();
     await more.click();
     const item = this.page.locator('.monaco-menu .action-menu-item').filter({ hasText: exactly(action) }).first();
     await item.waitFor({ state: 'visible' }).catch(async () => {
@@ -560,12 +560,12 @@ export class VSCodeSession {
     await this.page.locator('.monaco-menu').waitFor({ state: 'hidden' });
   }
 
-  /** Hovers a tree row and returns the text of the tooltip it shows. */
+  /** Hovers a tree row and returns the text of the tooltip it shows (non-breaking spaces as spaces). */
   async treeTooltip(label: string): Promise<string> {
     await this.treeRow(label).hover();
     const hover = this.page.locator('.workbench-hover, .monaco-hover').filter({ hasText: label }).first();
     await hover.waitFor({ state: 'visible', timeout: 10_000 });
-    return (await hover.innerText()).trim();
+    return (await hover.innerText()).replace(/\u00a0/g, ' ').trim();
   }
 
   /** Answers the quick input on screen: types `text` (if given) and presses Enter. */

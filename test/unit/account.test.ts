@@ -2,17 +2,27 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   accountState,
+  blockingChanged,
+  byPoolOrder,
+  clientOf,
+  hasFreshToken,
+  isSelectable,
   newAccount,
   parseAccount,
+  quotaProtectionLapsed,
   serializeAccount,
   summarizeAccount,
   truncateReason,
   withDisabled,
   withEnabled,
+  withNewerLastUsed,
   withProxyDisabled,
+  withTokens,
   type Account,
+  type AccountToken,
 } from '../../src/core/account';
 import { AccountFileError } from '../../src/core/errors';
+import type { TokenSet } from '../../src/core/oauth';
 
 const FILE = '/data/accounts/3f0c.json';
 const NOW = 1_700_000_000;
@@ -219,4 +229,146 @@ describe('summarizeAccount', () => {
     assert.equal(summary.proxy_disabled_reason, null);
     assert.equal(summary.proxy_disabled_until, null);
   });
+});
+
+const quota = (until: number | null) => withProxyDisabled(account(), { reason: 'quota_protection', now: NOW - 10, until });
+const manual = (until: number | null = null) => withProxyDisabled(account(), { reason: 'manual', now: NOW - 10, until });
+
+describe('isSelectable', () => {
+  const rows: { name: string; account: Account; want: boolean }[] = [
+    { name: 'fresh account', account: account(), want: true },
+    { name: 'disabled', account: withDisabled(account(), 'invalid_grant: x', NOW), want: false },
+    { name: 'disabled with quota protection that has an end', account: withDisabled(quota(NOW + 60), 'invalid_grant: x', NOW), want: false },
+    { name: 'manual proxy_disabled', account: manual(), want: false },
+    { name: 'manual proxy_disabled with an _until', account: manual(NOW + 60), want: false },
+    { name: 'quota protection with an end stays in (blocked until then)', account: quota(NOW + 60), want: true },
+    { name: 'quota protection past its end is still in', account: quota(NOW - 60), want: true },
+    { name: 'quota protection without an end', account: quota(null), want: false },
+    { name: 'cleared proxy_disabled', account: withProxyDisabled(manual(), null), want: true },
+  ];
+  for (const row of rows) {
+    test(row.name, () => assert.equal(isSelectable(row.account), row.want));
+  }
+});
+
+describe('quotaProtectionLapsed', () => {
+  const rows: { name: string; account: Account; want: boolean }[] = [
+    { name: 'not proxy_disabled', account: account(), want: false },
+    { name: 'quota protection ending later', account: quota(NOW + 1), want: false },
+    { name: 'quota protection ending now', account: quota(NOW), want: true },
+    { name: 'quota protection ended earlier', account: quota(NOW - 100), want: true },
+    { name: 'quota protection without an end', account: quota(null), want: false },
+    { name: 'manual with a past _until', account: manual(NOW - 100), want: false },
+    {
+      name: 'leftover quota fields without proxy_disabled',
+      account: { ...account(), proxy_disabled_reason: 'quota_protection', proxy_disabled_until: NOW - 100 },
+      want: false,
+    },
+    { name: 'disabled does not matter', account: withDisabled(quota(NOW - 1), 'invalid_grant: x', NOW), want: true },
+  ];
+  for (const row of rows) {
+    test(row.name, () => assert.equal(quotaProtectionLapsed(row.account, NOW), row.want));
+  }
+});
+
+describe('blockingChanged', () => {
+  const rows: { name: string; from: Account; to: Account; want: boolean }[] = [
+    { name: 'the same record', from: quota(NOW + 60), to: quota(NOW + 60), want: false },
+    { name: 'proxy_disabled set', from: account(), to: manual(), want: true },
+    { name: 'proxy_disabled cleared', from: quota(NOW + 60), to: withProxyDisabled(quota(NOW + 60), null), want: true },
+    { name: 'the end moved', from: quota(NOW + 60), to: quota(NOW + 7200), want: true },
+    { name: 'only the reason changed', from: manual(NOW + 60), to: quota(NOW + 60), want: false },
+    { name: 'only disabled changed', from: account(), to: withDisabled(account(), 'invalid_grant: x', NOW), want: false },
+    { name: 'only last_used changed', from: account(), to: { ...account(), last_used: NOW }, want: false },
+  ];
+  for (const row of rows) {
+    test(row.name, () => assert.equal(blockingChanged(row.from, row.to), row.want));
+  }
+});
+
+describe('byPoolOrder', () => {
+  const at = (id: string, created_at: number) => ({ ...account(), id, created_at });
+  const rows: { name: string; a: Account; b: Account; want: -1 | 0 | 1 }[] = [
+    { name: 'older first', a: at('b', NOW - 1), b: at('a', NOW), want: -1 },
+    { name: 'newer after', a: at('a', NOW), b: at('b', NOW - 1), want: 1 },
+    { name: 'same age: lower id first', a: at('a', NOW), b: at('b', NOW), want: -1 },
+    { name: 'same age: higher id after', a: at('b', NOW), b: at('a', NOW), want: 1 },
+    { name: 'same age and id', a: at('a', NOW), b: at('a', NOW), want: 0 },
+  ];
+  for (const row of rows) {
+    test(row.name, () => assert.equal(Math.sign(byPoolOrder(row.a, row.b)), row.want));
+  }
+});
+
+describe('hasFreshToken', () => {
+  const expiring = (expiry_timestamp: number, access_token = 'ya29.x') => ({ ...account(), token: { ...account().token, access_token, expiry_timestamp } });
+  const rows: { name: string; account: Account; skew: number; want: boolean }[] = [
+    { name: 'an hour left', account: expiring(NOW + 3600), skew: 300, want: true },
+    { name: 'exactly the skew left', account: expiring(NOW + 300), skew: 300, want: true },
+    { name: 'a second less than the skew', account: expiring(NOW + 299), skew: 300, want: false },
+    { name: 'expired', account: expiring(NOW - 1), skew: 300, want: false },
+    { name: 'expiring now with no skew', account: expiring(NOW), skew: 0, want: true },
+    { name: 'no access token yet', account: expiring(NOW + 3600, ''), skew: 300, want: false },
+  ];
+  for (const row of rows) {
+    test(row.name, () => assert.equal(hasFreshToken(row.account, NOW, row.skew), row.want));
+  }
+});
+
+describe('clientOf', () => {
+  const withClient = (fields: Partial<AccountToken>) => ({ ...account(), token: { ...account().token, ...fields } });
+  const rows: { name: string; account: Account; want: ReturnType<typeof clientOf> }[] = [
+    { name: 'no client of its own', account: account(), want: undefined },
+    { name: 'a client id', account: withClient({ client_id: 'gcloud' }), want: { client_id: 'gcloud' } },
+    { name: 'a client id and secret', account: withClient({ client_id: 'gcloud', client_secret: 's' }), want: { client_id: 'gcloud', client_secret: 's' } },
+    { name: 'an empty secret is left out', account: withClient({ client_id: 'gcloud', client_secret: '' }), want: { client_id: 'gcloud' } },
+    { name: 'a secret without a client id', account: withClient({ client_id: '', client_secret: 's' }), want: undefined },
+  ];
+  for (const row of rows) {
+    test(row.name, () => assert.deepEqual(clientOf(row.account), row.want));
+  }
+});
+
+describe('withTokens', () => {
+  const before = { ...account(), token: { ...account().token, expires_in: 10, token_type: 'Bearer', client_id: 'gcloud', id_token: 'eyJold' } };
+  const refreshed: TokenSet = { access_token: 'ya29.new', expires_in: 3599, expiry_timestamp: NOW + 3599, token_type: 'Bearer2' };
+  const updated = { access_token: 'ya29.new', expires_in: 3599, expiry_timestamp: NOW + 3599, token_type: 'Bearer2' };
+  const rows: { name: string; tokens: TokenSet; want: AccountToken }[] = [
+    { name: 'no new refresh token: the old one stays', tokens: refreshed, want: { ...before.token, ...updated } },
+    {
+      name: 'a new refresh token replaces the old',
+      tokens: { ...refreshed, refresh_token: '1//rotated' },
+      want: { ...before.token, ...updated, refresh_token: '1//rotated' },
+    },
+    { name: 'an empty refresh token is no new one', tokens: { ...refreshed, refresh_token: '' }, want: { ...before.token, ...updated } },
+    {
+      name: 'id_token and scope are not taken; the client and other token fields stay',
+      tokens: { ...refreshed, id_token: 'eyJnew', scope: 'openid' },
+      want: { ...before.token, ...updated },
+    },
+  ];
+  for (const row of rows) {
+    test(row.name, () => {
+      const after = withTokens(before, row.tokens);
+      assert.deepEqual(after, { ...before, token: row.want });
+      assert.equal(before.token.access_token, account().token.access_token, 'the input is not changed');
+    });
+  }
+});
+
+describe('withNewerLastUsed', () => {
+  const used = (last_used: number | null, over: Partial<Account> = {}) => ({ ...account(), ...over, last_used });
+  const onDisk = used(NOW - 60, { disabled: true });
+  const rows: { name: string; record: Account; local: Account | undefined; want: number | null }[] = [
+    { name: 'nothing in memory', record: onDisk, local: undefined, want: NOW - 60 },
+    { name: 'never used in memory', record: onDisk, local: used(null), want: NOW - 60 },
+    { name: 'later in memory: memory wins', record: onDisk, local: used(NOW), want: NOW },
+    { name: 'earlier in memory: the record wins', record: onDisk, local: used(NOW - 120), want: NOW - 60 },
+    { name: 'never used on disk, used in memory', record: used(null), local: used(NOW), want: NOW },
+  ];
+  for (const row of rows) {
+    test(row.name, () => {
+      assert.deepEqual(withNewerLastUsed(row.record, row.local), { ...row.record, last_used: row.want });
+    });
+  }
 });
