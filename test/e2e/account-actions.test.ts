@@ -58,6 +58,9 @@ describe('Token Pool account and proxy actions in code-server', { timeout: 300_0
   };
   const toast = (part: string, message: string) =>
     vs.waitFor(async () => (await vs.notifications()).find((n) => n.message.includes(part)), { message });
+  /** VS Code keeps a progress notification at least 800 ms: wait for it to go before a screenshot. */
+  const progressGone = (part: string) =>
+    vs.waitFor(async () => !(await vs.notifications()).some((n) => n.message.includes(part)), { message: `the "${part}" progress should close` });
   /** The admin API's view of the accounts (the same summaries the tree shows). */
   const adminAccounts = async (): Promise<AccountSummary[]> => {
     const response = await fetch(`${fx.proxyUrl}/admin/accounts`, { headers: { authorization: `Bearer ${fx.apiKey}` } });
@@ -216,7 +219,7 @@ describe('Token Pool account and proxy actions in code-server', { timeout: 300_0
     const adaAfter = await waitForRow(ADA, (d) => !d.includes('cooling'), `${ADA}'s row should no longer say a model is cooling`);
     assert.match(adaAfter.description, /^healthy · (never used|used just now)$/);
     assert.match((await row(BOB))?.iconClass ?? '', /codicon-pass/);
-    assert.deepEqual((await adminAccounts()).map((a) => [a.email, a.state, a.cooldowns.length]),
+    assert.deepEqual((await adminAccounts()).map((a) => [a.email, a.state, a.cooldowns.length]).sort(),
       [[ADA, 'healthy', 0], [BOB, 'healthy', 0], [CY, 'healthy', 0]]);
     await waitForStatus(new RegExp(`^3/3 :${fx.proxyPort}$`), 'after Reset Cooldowns');
     const served = fx.upstream.requestsFor(ADA).filter((r) => r.status === 200).length;
@@ -246,6 +249,7 @@ describe('Token Pool account and proxy actions in code-server', { timeout: 300_0
     assert.equal(eve.token.refresh_token, adcToken);
     assert.equal(eve.project_id, QUOTA_PROJECT, 'the quota project becomes the account\'s project');
     await waitForStatus(new RegExp(`^4/4 :${fx.proxyPort}$`), `after importing ${EVE}`);
+    await progressGone('importing gcloud credentials');
     await shot('7-imported');
 
     // The token refreshes with gcloud's client (the fake refuses it with the configured one).
@@ -271,6 +275,11 @@ describe('Token Pool account and proxy actions in code-server', { timeout: 300_0
       .locator('.codicon').first().getAttribute('class') ?? '', /codicon-error/, 'shown as an error');
     assert.deepEqual(await accountFiles(), filesBefore, 'no account file was written');
     assert.equal((await vs.treeRows()).length, 4);
+    await progressGone('importing gcloud credentials');
+    // The toast shows one line; expanded, the picture shows the whole message.
+    const errorToast = vs.page.locator('.notifications-toasts .notification-list-item').filter({ hasText: 'service_account' }).first();
+    await errorToast.hover();
+    await errorToast.locator('.codicon-notifications-expand').click();
     await shot('8-service-account-refused');
   });
 
