@@ -86,23 +86,24 @@ export async function readAdcFile(path: string): Promise<AdcCredentials> {
     const code = (err as NodeJS.ErrnoException).code;
     throw new AdcFileError(
       code === 'ENOENT'
-        ? `${path} does not exist; run "gcloud auth application-default login" first, or give the file's path`
-        : `cannot read ${path}: ${code}`,
+        ? `no gcloud credentials file: run "gcloud auth application-default login" first, or give the file's path (${path})`
+        : `cannot read the gcloud credentials file (${code}): ${path}`,
     );
   }
   let raw: Record<string, unknown>;
   try {
     raw = JSON.parse(text) as Record<string, unknown>;
   } catch (err) {
-    throw new AdcFileError(`${path} is not valid JSON (${describeJsonError(err)})`);
+    throw new AdcFileError(`the gcloud credentials file is not valid JSON (${describeJsonError(err)}): ${path}`);
   }
   if (raw.type !== 'authorized_user') {
     throw new AdcFileError(
-      `${path} has type ${JSON.stringify(raw.type)}; only "authorized_user" credentials (from "gcloud auth application-default login") can be imported`,
+      `the gcloud credentials have type ${JSON.stringify(raw.type)}; only "authorized_user" credentials ` +
+        `(from "gcloud auth application-default login") can be imported: ${path}`,
     );
   }
   for (const key of ['client_id', 'client_secret', 'refresh_token']) {
-    if (typeof raw[key] !== 'string' || raw[key] === '') throw new AdcFileError(`${path} has no "${key}"`);
+    if (typeof raw[key] !== 'string' || raw[key] === '') throw new AdcFileError(`the gcloud credentials have no "${key}": ${path}`);
   }
   return {
     client: { client_id: raw.client_id as string, client_secret: raw.client_secret as string },

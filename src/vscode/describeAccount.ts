@@ -42,8 +42,14 @@ export function describeAccount(s: AccountSummary, now: number): string {
   switch (s.state) {
     case 'healthy': {
       const parts = ['healthy', s.last_used != null ? `used ${ago(s.last_used, now)}` : 'never used'];
-      const models = s.cooldowns.filter((c) => c.model !== '*' && c.until > now).length;
-      if (models > 0) parts.push(`${models} model${models === 1 ? '' : 's'} cooling`);
+      // A 429 cools one model (quotas are per model): say which, until when and why.
+      const models = s.cooldowns.filter((c) => c.model !== '*' && c.until > now).sort((a, b) => a.until - b.until);
+      if (models.length === 1) {
+        const [c] = models;
+        parts.push(`${c.model} cooling until ${clock(c.until, now)} (${shortReason(c.reason)})`);
+      } else if (models.length > 1) {
+        parts.push(`${models.length} models cooling until ${clock(models[models.length - 1].until, now)}`);
+      }
       return parts.join(' · ');
     }
     case 'cooling': {

@@ -110,10 +110,10 @@ describe('tokenpool login and import-adc', () => {
     await fs.writeFile(sa, JSON.stringify({ type: 'service_account', client_email: 'x@p.iam.gserviceaccount.com' }));
     const wrongType = await runCli(['accounts', 'import-adc', sa, '--data-dir', dataDir]);
     assert.equal(wrongType.code, 1);
-    assert.match(wrongType.stderr, /type "service_account"; only "authorized_user" credentials .* can be imported/);
+    assert.match(wrongType.stderr, /^tokenpool: the gcloud credentials have type "service_account"; only "authorized_user" credentials .* can be imported/);
 
     const missing = await runCli(['accounts', 'import-adc', join(dataDir, 'nope.json'), '--data-dir', dataDir]);
     assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /does not exist; run "gcloud auth application-default login" first/);
+    assert.match(missing.stderr, /^tokenpool: no gcloud credentials file: run "gcloud auth application-default login" first/);
   });
 });
