@@ -4,6 +4,7 @@
  */
 import type { AccountState, AccountSummary } from '../core/account';
 import type { EnrollResult } from '../core/enroll';
+import type { PoolCounts } from '../core/pool';
 
 const pad = (n: number): string => String(n).padStart(2, '0');
 
@@ -77,14 +78,6 @@ export const stateIcons: Record<AccountState, { icon: string; color: string }> =
   proxy_disabled: { icon: 'circle-slash', color: 'disabledForeground' },
   disabled: { icon: 'error', color: 'errorForeground' },
 };
-
-export interface PoolCounts {
-  total: number;
-  healthy: number;
-  cooling: number;
-  proxy_disabled: number;
-  disabled: number;
-}
 
 /** Label/value pairs for the tooltip; `tokenExpiry` comes from the account file when known. */
 export function tooltipRows(s: AccountSummary, now: number, counts: PoolCounts, tokenExpiry?: number): [string, string][] {

@@ -1,7 +1,7 @@
 /**
  * What the status bar item shows for a proxy state and the pool's counts. Pure (no `vscode`).
  */
-import type { PoolCounts } from './describeAccount';
+import type { PoolCounts } from '../core/pool';
 import { baseUrl } from './healthProbe';
 import type { ProxyState } from './proxyController';
 
