@@ -42,7 +42,8 @@ export async function openContext(options: { dataDir?: string; verbose?: boolean
     oauth,
     pool,
     async close() {
-      pool.dispose();
+      pool.dispose(); // starts a last, bounded save of last_used
+      await pool.flush();
       store.dispose();
       await dispatcher.close();
     },

@@ -135,6 +135,7 @@ export async function runDemo(options: { keepRunning: boolean; verbose: boolean 
   } finally {
     await server?.close();
     pool.dispose();
+    await pool.flush();
     store.dispose();
     await dispatcher.close();
     await upstream.close();

@@ -104,8 +104,8 @@ export function decide(outcome: Outcome, ctx: DecideContext): Decision {
 
 function decideHttp(outcome: Extract<Outcome, { kind: 'http' }>, ctx: DecideContext): Decision {
   const { status } = outcome;
-  const reason = httpReason(status, outcome.googleError);
   if (status >= 200 && status < 300) return { action: 'commit', clearFailures: true };
+  const reason = httpReason(status, outcome.googleError);
   switch (status) {
     case 401:
       return ctx.already401 ? rotate('account', UNAUTHORIZED_COOLDOWN_S, reason) : { action: 'retry_same' };

@@ -6,7 +6,8 @@
  *
  * Persisted state (disabled, proxy_disabled, tokens, last_used) is changed through the store's
  * locked read-modify-write, so nothing the pool writes undoes another process's change. Cooldowns
- * live in memory only.
+ * live in memory only. last_used is never written on the request path (see lastUsed.ts): it rides
+ * along with the pool's other writes of the account, and a background flusher saves the rest.
  */
 import {
   PROXY_DISABLED_MANUAL,
@@ -37,6 +38,7 @@ import { ACCOUNT_WIDE, Cooldowns } from './cooldowns';
 import type { Disposable } from './disposable';
 import { AccountNotFoundError, OAuthClientMismatchError, OAuthError } from './errors';
 import { decide, type Decision, type Outcome } from './failover';
+import { LAST_USED_BATCH, LAST_USED_FINAL_BATCH, LAST_USED_FLUSH_MS, LastUsedLedger } from './lastUsed';
 import type { Logger } from './log';
 import type { GoogleOAuth, TokenSet } from './oauth';
 import { Selector, type BlockedUntil } from './selection';
@@ -77,6 +79,8 @@ export interface PoolOptions {
   routing: Config['routing'];
   /** Unix milliseconds, like Date.now. */
   now?: () => number;
+  /** How often the background flusher saves last_used (ms); default LAST_USED_FLUSH_MS. */
+  lastUsedFlushMs?: number;
 }
 
 export type { PoolChangeEvent } from './changeSignal';
@@ -92,9 +96,6 @@ export interface UpsertInput {
 /** Where a refresh was started: the wording of the failure line depends on it. */
 type RefreshContext = 'acquire' | 'force' | 'check';
 
-/** last_used is written at most this often per account; in between it is kept in memory. */
-const LAST_USED_WRITE_INTERVAL_MS = 60_000;
-
 export class TokenPool implements Disposable {
   /** Every account, disabled and proxy_disabled included, by id. */
   private accounts = new Map<string, Account>();
@@ -106,7 +107,15 @@ export class TokenPool implements Disposable {
   /** Refresh failures whose decision has been applied already (waiters share one error). */
   private readonly applied = new WeakSet<OAuthError>();
   private readonly warnedClients = new Set<string>();
-  private readonly lastUsedSavedAt = new Map<string, number>();
+  /** What each file's last_used is, so the flusher saves only the accounts memory is ahead on. */
+  private readonly lastUsedOnDisk = new LastUsedLedger();
+  private readonly lastUsedTimer: NodeJS.Timeout;
+  private readonly lastUsedFlushMs: number;
+  /** The flusher's run in flight: runs follow each other, never overlap. */
+  private lastUsedSaving: Promise<void> | undefined;
+  /** When the last `used` change event fired (unix ms), and whether a use since then is unreported. */
+  private usedEventAt = Number.NEGATIVE_INFINITY;
+  private usedUnreported = false;
   /** A record read from disk before (or during) a change is older than memory, not applied. */
   private readonly sequence = new ChangeSequence();
   private readonly writes = new Set<Promise<void>>();
@@ -133,6 +142,9 @@ export class TokenPool implements Disposable {
     this.routing = options.routing;
     this.now = options.now ?? Date.now;
     this.selector = new Selector(options.routing.strategy);
+    this.lastUsedFlushMs = options.lastUsedFlushMs ?? LAST_USED_FLUSH_MS;
+    this.lastUsedTimer = setInterval(() => this.lastUsedTick(), this.lastUsedFlushMs);
+    this.lastUsedTimer.unref();
   }
 
   // ---- loading -------------------------------------------------------------------------------
@@ -156,6 +168,7 @@ export class TokenPool implements Disposable {
     const lapsed: string[] = [];
     for (const found of accounts) {
       if (this.sequence.changedSince(found.id, mark)) continue; // memory is newer: kept below
+      this.lastUsedOnDisk.saved(found.id, found.last_used);
       let account = withNewerLastUsed(found, this.accounts.get(found.id));
       if (account.disabled) {
         this.log.info(`[pool] skip disabled account (${account.email})`);
@@ -230,6 +243,7 @@ export class TokenPool implements Disposable {
       if (this.accounts.has(id)) this.dropAccount(id);
       return;
     }
+    this.lastUsedOnDisk.saved(id, record.last_used);
     this.setRecord(record, this.accounts.has(id) ? 'changed' : 'added');
   }
 
@@ -428,18 +442,73 @@ export class TokenPool implements Disposable {
     this.signal.scheduleExpiry();
   }
 
-  /** last_used in memory at once; on disk (and as a change event) at most once a minute per account. */
-  private markUsed(account: Account, now: number): Promise<unknown> | undefined {
+  /**
+   * last_used in memory only: the flusher (or the account's next write) saves it. A quota
+   * protection that has lapsed is cleared on disk at the first success, once.
+   */
+  private markUsed(account: Account, now: number): Promise<void> | undefined {
     const nowS = Math.floor(now / 1000);
-    if (account.last_used !== nowS) this.accounts.set(account.id, { ...account, last_used: nowS });
-    const savedAt = this.lastUsedSavedAt.get(account.id);
-    if (savedAt !== undefined && now - savedAt < LAST_USED_WRITE_INTERVAL_MS) return undefined;
-    this.lastUsedSavedAt.set(account.id, now);
+    if ((account.last_used ?? 0) < nowS) {
+      this.accounts.set(account.id, { ...account, last_used: nowS });
+      this.usedChanged(now);
+    }
+    return quotaProtectionLapsed(account, nowS) ? this.clearLapsedQuota(account.id) : undefined;
+  }
+
+  /** A `used` change event at most once per flusher interval: at once after a quiet spell, else at the next run. */
+  private usedChanged(now: number): void {
+    if (now - this.usedEventAt < this.lastUsedFlushMs) this.usedUnreported = true;
+    else this.reportUsed(now);
+  }
+
+  private reportUsed(now: number): void {
+    this.usedEventAt = now;
+    this.usedUnreported = false;
     this.signal.changed('used');
-    return this.writeThrough(account.id, 'used', (current) => {
-      const next = { ...current, last_used: Math.max(current.last_used ?? 0, nowS) };
-      return quotaProtectionLapsed(next, nowS) ? withProxyDisabled(next, null) : next;
-    });
+  }
+
+  /**
+   * Saves the last_used of at most `limit` accounts whose file is behind memory, the longest
+   * unsaved first; the background flusher calls it every interval (and dispose once). Runs follow
+   * each other; flush() waits for them too.
+   */
+  flushLastUsed(limit = LAST_USED_BATCH): Promise<void> {
+    const previous = this.lastUsedSaving ?? Promise.resolve();
+    const saving: Promise<void> = previous
+      .then(() => this.saveLastUsed(limit))
+      .finally(() => {
+        if (this.lastUsedSaving === saving) this.lastUsedSaving = undefined;
+      });
+    this.lastUsedSaving = saving;
+    this.track(saving, 'last_used');
+    return saving;
+  }
+
+  private async saveLastUsed(limit: number): Promise<void> {
+    const due = this.lastUsedOnDisk.due(this.accounts.values(), limit);
+    await Promise.all(
+      due.map(async (id) => {
+        try {
+          await this.writeThrough(
+            id,
+            'used',
+            (current) => {
+              const next = withNewerLastUsed(current, this.accounts.get(id));
+              return next === current ? undefined : next;
+            },
+            { local: false },
+          );
+        } catch (err) {
+          this.log.warn(`[pool] could not save last_used of ${this.emailOf(id)}: ${messageOf(err)}`);
+        }
+      }),
+    );
+  }
+
+  /** The background flusher: report uses not yet reported, save a batch unless the last run still writes. */
+  private lastUsedTick(): void {
+    if (this.usedUnreported) this.reportUsed(this.now());
+    if (this.lastUsedSaving === undefined) void this.flushLastUsed();
   }
 
   // ---- user actions ------------------------------------------------------------------------
@@ -467,8 +536,9 @@ export class TokenPool implements Disposable {
       }
       tokenChanged =
         current.token.refresh_token !== input.token.refresh_token || current.token.access_token !== input.token.access_token;
+      // The in-memory last_used rides along, as with every write of the account.
       let next: Account = {
-        ...current,
+        ...withNewerLastUsed(current, this.accounts.get(current.id)),
         token: { ...input.token },
         name: input.name !== undefined ? input.name : (current.name ?? null),
         project_id: input.project_id !== undefined ? input.project_id : (current.project_id ?? null),
@@ -584,14 +654,21 @@ export class TokenPool implements Disposable {
     });
   }
 
-  /** Resolves once every write the pool has started (state, last_used) and every watch change is done. */
+  /**
+   * Resolves once every write the pool has started (state, a last_used run) and every watch change
+   * is done. It starts none: the dirty last_used values wait for the flusher, or dispose.
+   */
   async flush(): Promise<void> {
     while (this.writes.size > 0) await Promise.all([...this.writes]);
     await this.watchQueue;
   }
 
+  /** Stops the pool; starts a last save of the longest-unsaved last_used values (bounded), which flush() waits for. */
   dispose(): void {
+    if (this.disposed) return;
     this.disposed = true;
+    clearInterval(this.lastUsedTimer);
+    void this.flushLastUsed(LAST_USED_FINAL_BATCH);
     this.signal.dispose();
     for (const watcher of this.watchers) watcher.dispose();
     this.watchers.clear();
@@ -657,14 +734,15 @@ export class TokenPool implements Disposable {
 
   private forgetAccount(id: string): void {
     this.cooldowns.forget(id);
-    this.lastUsedSavedAt.delete(id);
+    this.lastUsedOnDisk.forget(id);
   }
 
   /**
    * A locked read-modify-write of one account. With `local` (the default) the change is applied
    * in memory at once, so the selection reacts before the disk does. The record as written (or as
    * found, when `mutate` changed nothing) then replaces memory, unless a later local write is still
-   * in flight (its result will). Undefined, and the account dropped, when the file is gone.
+   * in flight (its result will). Undefined, and the account dropped, when the file is gone. Every
+   * change written carries the in-memory last_used when that is later than the file's.
    */
   private async writeThrough(
     id: string,
@@ -672,16 +750,21 @@ export class TokenPool implements Disposable {
     mutate: (current: Account) => Account | undefined,
     opts: { local: boolean } = { local: true },
   ): Promise<Account | undefined> {
+    const carrying = (current: Account): Account | undefined => {
+      const next = mutate(current);
+      return next && withNewerLastUsed(next, this.accounts.get(id));
+    };
     this.sequence.writeStarted(id);
     try {
       const local = this.accounts.get(id);
-      const updated = opts.local && local ? mutate(local) : undefined;
+      const updated = opts.local && local ? carrying(local) : undefined;
       if (updated) this.setRecord(updated, reason);
-      const written = await this.store.update(id, mutate);
+      const written = await this.store.update(id, carrying);
       if (this.sequence.isOnlyWrite(id)) {
         if (written === undefined) {
           if (this.accounts.has(id)) this.dropAccount(id);
         } else {
+          this.lastUsedOnDisk.saved(id, written.last_used);
           this.setRecord(written, reason);
         }
       }

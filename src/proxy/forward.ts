@@ -1,9 +1,10 @@
 /**
  * The attempt loop (DESIGN section 5): pick an account -> send -> classify -> retry or commit ->
- * stream. The body is already buffered, so an attempt can be replayed on another account until the
- * first byte goes back to the client; after that the answer is piped through chunk by chunk.
+ * answer. The body is already buffered, so an attempt can be replayed on another account until the
+ * first byte goes back to the client; after that a stream is piped through chunk by chunk.
  */
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { request, type Dispatcher } from 'undici';
 import type { Config } from '../core/config';
@@ -52,6 +53,9 @@ type AttemptResult = { kind: 'committed' } | { kind: 'failed'; failure: Failure 
 
 /** How much of an upstream error body is read to classify it. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+/** A non-streamed answer up to this size is sent in one write; a larger one is passed through as it arrives. */
+const MAX_BUFFERED_ANSWER_BYTES = 1024 * 1024;
 
 export async function forward(deps: ForwardDeps, exchange: Exchange, call: ForwardCall): Promise<void> {
   const { op } = call;
@@ -201,9 +205,12 @@ async function refreshAfter401(deps: ForwardDeps, lease: Lease, model: string): 
 }
 
 /**
- * Commit: headers go out at once, then every chunk as it arrives (backpressure from the client, no
- * buffering, no compression). The client going away destroys the upstream body, which cancels the
- * upstream request. An upstream failure now can no longer be retried: the client's response is cut.
+ * Commit. A stream: headers go out at once, then every chunk as it arrives (backpressure from the
+ * client, no buffering, no compression). A non-streamed answer: read whole, then headers and body in
+ * one write (the client waits for the whole answer anyway); past MAX_BUFFERED_ANSWER_BYTES it is
+ * passed through like a stream. The client going away aborts the upstream request (the signal).
+ * An upstream failure now can no longer be retried: the client's response is cut, or answered 502
+ * if nothing was sent yet.
  */
 async function streamToClient(
   deps: ForwardDeps,
@@ -214,16 +221,70 @@ async function streamToClient(
 ): Promise<void> {
   const { res } = exchange;
   const contentType = String(response.headers['content-type'] ?? '');
-  res.writeHead(response.statusCode, clientHeaders(response.headers, op.stream || contentType.includes('event-stream')));
-  res.flushHeaders();
+  const stream = op.stream || contentType.includes('event-stream');
+  const headers = clientHeaders(response.headers, stream);
   try {
+    if (stream) {
+      res.writeHead(response.statusCode, headers);
+      res.flushHeaders();
+    } else {
+      const start = await readUpTo(response.body, MAX_BUFFERED_ANSWER_BYTES);
+      if (start.ended) {
+        res.writeHead(response.statusCode, { ...headers, 'content-length': String(start.size) });
+        res.end(Buffer.concat(start.chunks, start.size));
+        return;
+      }
+      res.writeHead(response.statusCode, headers);
+      for (const chunk of start.chunks) res.write(chunk);
+    }
     await pipeline(response.body, res);
   } catch (err) {
     throwIfClientGone(exchange.signal);
-    deps.log.warn(`[proxy] upstream stream from ${lease.email} failed after the answer started: ${describeNetworkError(err)}`);
-    deps.pool.report(lease.accountId, op.model, { kind: 'network', detail: describeNetworkError(err) });
+    const detail = describeNetworkError(err);
+    deps.log.warn(`[proxy] upstream stream from ${lease.email} failed after the answer started: ${detail}`);
+    deps.pool.report(lease.accountId, op.model, { kind: 'network', detail });
+    if (!res.headersSent) throw new HttpError(502, `Upstream answer was cut short: ${detail}`, { reason: 'upstream_error' });
     throw err;
   }
+}
+
+/**
+ * Reads until the body ends or more than `limit` bytes have arrived; in the second case the stream is
+ * left paused with the rest unread, for a pipe to carry on.
+ */
+function readUpTo(body: Readable, limit: number): Promise<{ chunks: Buffer[]; size: number; ended: boolean }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = (): void => {
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('error', onError);
+      body.off('close', onClose);
+    };
+    const onData = (chunk: Buffer): void => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size <= limit) return;
+      cleanup();
+      body.pause();
+      resolve({ chunks, size, ended: false });
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve({ chunks, size, ended: true });
+    };
+    const onError = (err: Error): void => {
+      cleanup();
+      reject(err);
+    };
+    // destroyed without an error (no 'end' came first): the answer is incomplete
+    const onClose = (): void => onError(new Error('upstream answer closed before its end'));
+    body.on('data', onData);
+    body.on('end', onEnd);
+    body.on('error', onError);
+    body.on('close', onClose);
+  });
 }
 
 /**

@@ -4,7 +4,7 @@
  * cross-site Origin is refused unless allowed, and the API key is compared in constant time.
  * Pure functions, table-tested.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { AuthMode } from '../core/config';
 import { isLoopbackHost } from '../core/config';
@@ -75,13 +75,15 @@ export function presentedKey(headers: IncomingHttpHeaders, query: URLSearchParam
   return bearer || header('x-api-key') || header('x-goog-api-key') || query.get('key') || undefined;
 }
 
-const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
+const digest = (value: string): Buffer => hash('sha256', value, 'buffer');
 
 /**
- * Constant-time comparison: both sides are hashed to the same length first, so neither the content
- * nor the length of the key leaks through timing. An empty configured key matches nothing.
+ * The API key check, with the configured key hashed once. Constant-time: the presented key is hashed
+ * to the same length first, so neither the content nor the length of the key leaks through timing.
+ * An empty configured key matches nothing.
  */
-export function keyMatches(presented: string | undefined, expected: string): boolean {
-  if (!expected || presented === undefined) return false;
-  return timingSafeEqual(digest(presented), digest(expected));
+export function keyMatcher(expected: string): (presented: string | undefined) => boolean {
+  if (!expected) return () => false;
+  const expectedDigest = digest(expected);
+  return (presented) => presented !== undefined && timingSafeEqual(digest(presented), expectedDigest);
 }

@@ -16,7 +16,7 @@ import type { TokenPool } from '../core/pool';
 import { parseJsonObject, readBody } from './body';
 import { errorBody, HttpError, protocolForPath, type Protocol } from './errors';
 import { forward, type ForwardDeps } from './forward';
-import { isAllowedHost, isAllowedOrigin, keyMatches, keyRequired, presentedKey } from './guard';
+import { isAllowedHost, isAllowedOrigin, keyMatcher, keyRequired, presentedKey } from './guard';
 import { matchRoute, type Route, type RouteContext } from './route';
 import { adminRoutes } from './routes/admin';
 import { anthropicRoutes } from './routes/anthropic';
@@ -43,6 +43,7 @@ export class ProxyServer implements Disposable {
   private readonly server: Server;
   private readonly deps: ForwardDeps;
   private readonly ownsDispatcher: boolean;
+  private readonly keyMatches: (presented: string | undefined) => boolean;
   private readonly inFlight = new Set<ServerResponse>();
   private bound: { host: string; port: number } | undefined;
   private closing: Promise<void> | undefined;
@@ -56,6 +57,7 @@ export class ProxyServer implements Disposable {
       dispatcher: options.dispatcher ?? createDispatcher(options.config.network),
       upstream: createUpstream(options.config.upstream),
     };
+    this.keyMatches = keyMatcher(options.config.proxy.api_key);
     this.server = createServer({ noDelay: true }, (req, res) => void this.serve(req, res));
   }
 
@@ -169,9 +171,8 @@ export class ProxyServer implements Disposable {
   }
 
   private authenticate(req: IncomingMessage, url: URL, route: Route | undefined): void {
-    const { api_key, auth_mode } = this.options.config.proxy;
-    if (!keyRequired(route?.access ?? 'api', auth_mode)) return;
-    if (!keyMatches(presentedKey(req.headers, url.searchParams), api_key)) {
+    if (!keyRequired(route?.access ?? 'api', this.options.config.proxy.auth_mode)) return;
+    if (!this.keyMatches(presentedKey(req.headers, url.searchParams))) {
       throw new HttpError(401, 'Missing or invalid API key for the tokenpool proxy', { reason: 'invalid_api_key' });
     }
   }

@@ -69,9 +69,10 @@ export class PoolRuntime extends DisposableBase {
     throw this.failure ?? new TokenpoolError('Token Pool is still starting; try again in a moment');
   }
 
-  /** For deactivate(): waits for the pool's pending writes (state, last_used), then disposes. */
+  /** For deactivate(): stops the pool, waits for its pending writes (state, its last save of last_used), then disposes. */
   async close(): Promise<void> {
     await this.queue;
+    this.services?.pool.dispose();
     await this.services?.pool.flush();
     this.dispose();
   }

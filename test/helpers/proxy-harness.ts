@@ -136,8 +136,8 @@ export async function startProxyHarness(options: HarnessOptions = {}): Promise<P
     const pool = new TokenPool({ store, oauth, log, routing: config.routing });
     await pool.load();
     cleanups.push(async () => {
-      await pool.flush();
       pool.dispose();
+      await pool.flush();
     });
     const server = new ProxyServer({ config, pool, log, version: 'test', dispatcher, drainTimeoutMs: options.drainTimeoutMs ?? 2000 });
     const { port } = await server.listen();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { AuthMode } from '../../src/core/config';
-import { isAllowedHost, isAllowedOrigin, keyMatches, keyRequired, parseHostHeader, presentedKey, type Access } from '../../src/proxy/guard';
+import { isAllowedHost, isAllowedOrigin, keyMatcher, keyRequired, parseHostHeader, presentedKey, type Access } from '../../src/proxy/guard';
 
 describe('keyRequired: which routes need the API key under each auth_mode', () => {
   const table: [Access, AuthMode, boolean][] = [
@@ -96,7 +96,7 @@ describe('presentedKey: every SDK puts the key somewhere else', () => {
   }
 });
 
-describe('keyMatches', () => {
+describe('keyMatcher', () => {
   const table: [string | undefined, string, boolean][] = [
     ['tp-abc', 'tp-abc', true],
     ['tp-abd', 'tp-abc', false],
@@ -107,6 +107,10 @@ describe('keyMatches', () => {
     [undefined, '', false],
   ];
   for (const [presented, expected, result] of table) {
-    test(`${JSON.stringify(presented)} vs ${JSON.stringify(expected)} -> ${result}`, () => assert.equal(keyMatches(presented, expected), result));
+    test(`${JSON.stringify(presented)} vs ${JSON.stringify(expected)} -> ${result}`, () => assert.equal(keyMatcher(expected)(presented), result));
   }
+  test('one matcher answers every request alike', () => {
+    const matches = keyMatcher('tp-abc');
+    assert.deepEqual(['tp-abc', 'tp-abd', 'tp-abc', undefined, 'tp-abc'].map(matches), [true, false, true, false, true]);
+  });
 });
