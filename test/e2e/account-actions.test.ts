@@ -91,15 +91,6 @@ describe('Token Pool account and proxy actions in code-server', { timeout: 300_0
   };
   const accountFiles = async (): Promise<string[]> =>
     (await fs.readdir(path.join(fx.dataDir, 'accounts'))).filter((name) => name.endsWith('.json')).sort();
-  /** Sends chat completions until `done()` holds; each must succeed (the pool fails over). */
-  const chatUntil = async (done: () => Promise<boolean>, what: string): Promise<void> => {
-    for (let i = 0; i < 8; i++) {
-      const response = await fx.chat(`request ${i}`);
-      assert.equal(response.status, 200, `request ${i} through the proxy: ${response.body}`);
-      if (await done()) return;
-    }
-    assert.fail(`after 8 requests through the proxy: ${what}`);
-  };
 
   before(async () => {
     fx = await PoolFixture.start();
@@ -176,7 +167,7 @@ describe('Token Pool account and proxy actions in code-server', { timeout: 300_0
     await vs.clearNotifications();
     fx.upstream.fail({ kind: 'status', status: 429, retryDelay: '120s', email: ADA, message: 'Quota exceeded for aiplatform.googleapis.com/generate_content_requests_per_minute' });
     const before429 = Date.now();
-    await chatUntil(async () => fx.upstream.requestsFor(ADA).some((r) => r.status === 429), `${ADA} should get the scripted 429`);
+    await fx.chatUntil(async () => fx.upstream.requestsFor(ADA).some((r) => r.status === 429), `${ADA} should get the scripted 429`);
     const after429 = Date.now();
 
     const ada = await summary(ADA);
@@ -196,7 +187,7 @@ describe('Token Pool account and proxy actions in code-server', { timeout: 300_0
     // A 401 makes the proxy refresh and retry once; a second 401 cools the whole account for 10 min.
     fx.upstream.fail({ kind: 'status', status: 401, email: BOB, times: 2, message: 'Request had invalid authentication credentials.' });
     const before401 = Date.now();
-    await chatUntil(async () => fx.upstream.requestsFor(BOB).filter((r) => r.status === 401).length === 2, `${BOB} should get two 401s`);
+    await fx.chatUntil(async () => fx.upstream.requestsFor(BOB).filter((r) => r.status === 401).length === 2, `${BOB} should get two 401s`);
     const after401 = Date.now();
     const bobRow = await waitForRow(BOB, (d) => d.startsWith('cooling'), `${BOB}'s row should turn cooling`);
     const until = [...new Set([hhmm(before401 + 600_000), hhmm(after401 + 600_000)])].join('|');
@@ -223,7 +214,7 @@ describe('Token Pool account and proxy actions in code-server', { timeout: 300_0
       [[ADA, 'healthy', 0], [BOB, 'healthy', 0], [CY, 'healthy', 0]]);
     await waitForStatus(new RegExp(`^3/3 :${fx.proxyPort}$`), 'after Reset Cooldowns');
     const served = fx.upstream.requestsFor(ADA).filter((r) => r.status === 200).length;
-    await chatUntil(async () => fx.upstream.requestsFor(ADA).filter((r) => r.status === 200).length > served, `${ADA} should serve again`);
+    await fx.chatUntil(async () => fx.upstream.requestsFor(ADA).filter((r) => r.status === 200).length > served, `${ADA} should serve again`);
     await shot('6-reset');
   });
 

@@ -45,15 +45,6 @@ describe('Token Pool extension in code-server', { timeout: 600_000 }, () => {
       await fs.copyFile(file, path.join(mediaDir, media));
     }
   };
-  /** Sends chat completions until `done()` holds; each must succeed (the pool fails over). */
-  const chatUntil = async (done: () => Promise<boolean>, what: string): Promise<void> => {
-    for (let i = 0; i < 8; i++) {
-      const response = await fx.chat(`request ${i}`);
-      assert.equal(response.status, 200, `request ${i} through the proxy: ${response.body}`);
-      if (await done()) return;
-    }
-    assert.fail(`after 8 requests through the proxy: ${what}`);
-  };
 
   before(async () => {
     fx = await PoolFixture.start();
@@ -87,7 +78,7 @@ describe('Token Pool extension in code-server', { timeout: 600_000 }, () => {
   test('a revoked refresh token disables its row with invalid_grant, notifies once, and is written to its file', async () => {
     fx.google.revokeRefreshToken(refreshTokens.get(BOB) ?? '');
     fx.google.expireAccessTokens(BOB);
-    await chatUntil(async () => (await fx.account(BOB)).disabled, `${BOB} should be disabled`);
+    await fx.chatUntil(async () => (await fx.account(BOB)).disabled, `${BOB} should be disabled`);
 
     const disabled = await fx.account(BOB);
     assert.equal(disabled.disabled, true);
@@ -135,7 +126,7 @@ describe('Token Pool extension in code-server', { timeout: 600_000 }, () => {
     await waitForStatus(`3/3 :${fx.proxyPort}`, 'after re-authentication');
 
     const servedBefore = fx.upstream.requestsFor(BOB).filter((r) => r.status === 200).length;
-    await chatUntil(async () => fx.upstream.requestsFor(BOB).filter((r) => r.status === 200).length > servedBefore,
+    await fx.chatUntil(async () => fx.upstream.requestsFor(BOB).filter((r) => r.status === 200).length > servedBefore,
       `${BOB} should serve a request again`);
     await shot('3-reauthenticated', 'account-reauthenticated.png');
   });

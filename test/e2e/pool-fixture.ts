@@ -131,6 +131,16 @@ export class PoolFixture {
     return { status: response.status, body: await response.text() };
   }
 
+  /** Sends chat completions until `done()` holds; each must succeed (the pool fails over). */
+  async chatUntil(done: () => Promise<boolean>, what: string): Promise<void> {
+    for (let i = 0; i < 8; i++) {
+      const response = await this.chat(`request ${i}`);
+      if (response.status !== 200) throw new Error(`request ${i} through the proxy answered ${response.status}: ${response.body}`);
+      if (await done()) return;
+    }
+    throw new Error(`after 8 requests through the proxy: ${what}`);
+  }
+
   async healthz(): Promise<{ accounts: Record<string, number> } | undefined> {
     const response = await fetch(`${this.proxyUrl}/healthz`).catch(() => undefined);
     return response?.ok ? ((await response.json()) as { accounts: Record<string, number> }) : undefined;
