@@ -14,8 +14,9 @@ export async function runServe(ctx: CliContext, flags: { host?: string; port?: s
   try {
     const { host, port } = await server.listen();
     console.log(`tokenpool listening on http://${host.includes(':') ? `[${host}]` : host}:${port}`);
+    // Whichever signal comes first; the other listener is removed by the abort.
     const stop = new AbortController();
-    await Promise.race([once(process, 'SIGTERM', stop), once(process, 'SIGINT', stop)]);
+    await Promise.race([once(process, 'SIGTERM', { signal: stop.signal }), once(process, 'SIGINT', { signal: stop.signal })]);
     stop.abort();
     ctx.log.info('[proxy] stopping: draining in-flight requests');
     await server.close();

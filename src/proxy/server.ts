@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Dispatcher } from 'undici';
-import type { Config } from '../core/config';
+import { validateConfig, type Config } from '../core/config';
 import type { Disposable } from '../core/disposable';
 import { CancelledError, PortInUseError } from '../core/errors';
 import { createDispatcher } from '../core/http';
@@ -65,8 +65,12 @@ export class ProxyServer implements Disposable {
     return this.bound;
   }
 
-  /** Binds `proxy.host`:`proxy.port` (0: any free port). PortInUseError when taken. */
+  /**
+   * Binds `proxy.host`:`proxy.port` (0: any free port). PortInUseError when taken; ConfigError for
+   * a non-loopback address with `auth_mode` "off", however the config was put together.
+   */
   async listen(): Promise<{ host: string; port: number }> {
+    validateConfig(this.options.config, 'proxy');
     const { host, port } = this.options.config.proxy;
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {

@@ -243,6 +243,17 @@ describe('tokenpool command: clear one-line errors', () => {
     assert.match(r.stderr.trim().split('\n').at(-1)!, new RegExp(`port ${port} .* already in use`));
   });
 
+  test('serve --host on a non-loopback address is refused while auth_mode is "off"', async () => {
+    const dir = await tempDataDir();
+    await fs.writeFile(join(dir, 'config.json'), JSON.stringify({ proxy: { auth_mode: 'off' } }));
+    // A serve that binds anyway runs until killed after 5 s, and fails here with code null.
+    const r = await runCli(['serve', '--host', '0.0.0.0', '--port', '0', '--data-dir', dir], {}, 5000);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr.trim().split('\n').at(-1)!, /"proxy\.auth_mode" is "off" but "proxy\.host" 0\.0\.0\.0 is not a loopback address/);
+    assert.doesNotMatch(r.stdout, /listening/);
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
   test('usage errors exit 2', async () => {
     for (const args of [['frobnicate'], ['accounts', 'add'], ['accounts', 'list', '--no-such-flag'], []]) {
       const r = await runCli([...args, '--data-dir', dataDir]);
