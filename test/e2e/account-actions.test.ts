@@ -46,12 +46,6 @@ describe('Token Pool account and proxy actions in code-server', { timeout: 300_0
       const text = await status();
       return text !== undefined && expected.test(text) ? text : undefined;
     }, { message: `${message}: status bar should match ${expected}` });
-  const row = async (email: string) => (await vs.treeRows()).find((r) => r.label === email);
-  const waitForRow = (email: string, check: (description: string) => boolean, message: string) =>
-    vs.waitFor(async () => {
-      const found = await row(email);
-      return found && check(found.description) ? found : undefined;
-    }, { message });
   const shot = async (name: string): Promise<void> => {
     await vs.page.waitForTimeout(400); // let toasts and menus finish their animation
     await vs.screenshot(name);
@@ -177,7 +171,7 @@ describe('Token Pool account and proxy actions in code-server', { timeout: 300_0
     assert.ok(ada.cooldowns[0].until * 1000 >= before429 + 119_000 && ada.cooldowns[0].until * 1000 <= after429 + 121_000,
       `RetryInfo 120s: cooling until ${ada.cooldowns[0].until}`);
     const expected = [...new Set([hhmm(before429 + 120_000), hhmm(after429 + 120_000)])].join('|');
-    const adaRow = await waitForRow(ADA, (d) => d.includes(`${MODEL} cooling until`), `${ADA}'s row should say which model is cooling`);
+    const adaRow = await vs.waitForRow(ADA, (d) => d.includes(`${MODEL} cooling until`), `${ADA}'s row should say which model is cooling`);
     assert.match(adaRow.description, new RegExp(`^healthy · (never used|used just now) · ${MODEL} cooling until (${expected}) \\(429 Too Many Requests\\)$`));
     const tooltip = await vs.treeTooltip(ADA);
     assert.match(tooltip, new RegExp(`Cooling \\(${MODEL}\\): until (${expected}): 429 Too Many Requests: Quota exceeded`), tooltip);
@@ -189,7 +183,7 @@ describe('Token Pool account and proxy actions in code-server', { timeout: 300_0
     const before401 = Date.now();
     await fx.chatUntil(async () => fx.upstream.requestsFor(BOB).filter((r) => r.status === 401).length === 2, `${BOB} should get two 401s`);
     const after401 = Date.now();
-    const bobRow = await waitForRow(BOB, (d) => d.startsWith('cooling'), `${BOB}'s row should turn cooling`);
+    const bobRow = await vs.waitForRow(BOB, (d) => d.startsWith('cooling'), `${BOB}'s row should turn cooling`);
     const until = [...new Set([hhmm(before401 + 600_000), hhmm(after401 + 600_000)])].join('|');
     assert.match(bobRow.description, new RegExp(`^cooling until (${until}) \\(401 Unauthorized\\)$`));
     assert.match(bobRow.iconClass, /codicon-watch/);
@@ -206,10 +200,10 @@ describe('Token Pool account and proxy actions in code-server', { timeout: 300_0
 
     await vs.viewTitleMenu('Reset Cooldowns');
     await toast('cooldowns reset', 'a notification should confirm the reset');
-    await waitForRow(BOB, (d) => d.startsWith('healthy'), `${BOB}'s row should turn healthy`);
-    const adaAfter = await waitForRow(ADA, (d) => !d.includes('cooling'), `${ADA}'s row should no longer say a model is cooling`);
+    await vs.waitForRow(BOB, (d) => d.startsWith('healthy'), `${BOB}'s row should turn healthy`);
+    const adaAfter = await vs.waitForRow(ADA, (d) => !d.includes('cooling'), `${ADA}'s row should no longer say a model is cooling`);
     assert.match(adaAfter.description, /^healthy · (never used|used just now)$/);
-    assert.match((await row(BOB))?.iconClass ?? '', /codicon-pass/);
+    assert.match((await vs.findTreeRow(BOB))?.iconClass ?? '', /codicon-pass/);
     assert.deepEqual((await adminAccounts()).map((a) => [a.email, a.state, a.cooldowns.length]).sort(),
       [[ADA, 'healthy', 0], [BOB, 'healthy', 0], [CY, 'healthy', 0]]);
     await waitForStatus(new RegExp(`^3/3 :${fx.proxyPort}$`), 'after Reset Cooldowns');
@@ -231,7 +225,7 @@ describe('Token Pool account and proxy actions in code-server', { timeout: 300_0
 
     await vs.runCommand('Token Pool: Import gcloud Credentials');
     await toast(`Added ${EVE} to the pool.`, 'a notification should confirm the imported account');
-    const eveRow = await waitForRow(EVE, (d) => d.startsWith('healthy'), `a healthy row for ${EVE}`);
+    const eveRow = await vs.waitForRow(EVE, (d) => d.startsWith('healthy'), `a healthy row for ${EVE}`);
     assert.match(eveRow.iconClass, /codicon-pass/);
     assert.deepEqual((await vs.treeRows()).map((r) => r.label), [ADA, BOB, CY, EVE]);
     const eve = await fx.account(EVE);
@@ -284,7 +278,7 @@ describe('Token Pool account and proxy actions in code-server', { timeout: 300_0
     assert.deepEqual([...dialog.buttons].sort(), ['Cancel', 'Remove', 'Remove and Revoke']);
     await shot('9-remove-dialog');
     await vs.clickDialogButton('Remove');
-    await vs.waitFor(async () => !(await row(EVE)), { message: `${EVE}'s row should disappear` });
+    await vs.waitFor(async () => !(await vs.findTreeRow(EVE)), { message: `${EVE}'s row should disappear` });
     assert.ok(!(await accountFiles()).includes(`${eveId}.json`), `accounts/${eveId}.json is deleted`);
     const eveRefresh = await refreshAtFake(refreshTokens.get(EVE) ?? '', GCLOUD_CLIENT);
     assert.equal(eveRefresh.status, 200, `a plain Remove leaves the token valid: ${JSON.stringify(eveRefresh.body)}`);
@@ -295,7 +289,7 @@ describe('Token Pool account and proxy actions in code-server', { timeout: 300_0
     await vs.treeContextMenu(CY, 'Remove');
     assert.equal((await vs.dialog()).message, `Remove ${CY} from Token Pool?`);
     await vs.clickDialogButton('Remove and Revoke');
-    await vs.waitFor(async () => !(await row(CY)), { message: `${CY}'s row should disappear` });
+    await vs.waitFor(async () => !(await vs.findTreeRow(CY)), { message: `${CY}'s row should disappear` });
     assert.deepEqual((await vs.treeRows()).map((r) => r.label), [ADA, BOB]);
     assert.ok(!(await accountFiles()).includes(`${cyId}.json`), `accounts/${cyId}.json is deleted`);
     assert.equal((await accountFiles()).length, 2);

@@ -30,12 +30,6 @@ describe('Token Pool extension in code-server', { timeout: 600_000 }, () => {
       const text = await status();
       return text?.includes(expected) ? text : undefined;
     }, { message: `${message}: status bar should show "${expected}"` });
-  const row = async (email: string) => (await vs.treeRows()).find((r) => r.label === email);
-  const waitForRow = (email: string, check: (description: string) => boolean, message: string) =>
-    vs.waitFor(async () => {
-      const found = await row(email);
-      return found && check(found.description) ? found : undefined;
-    }, { message });
   const shot = async (name: string, media?: string): Promise<void> => {
     await vs.page.mouse.move(800, 300); // no hover tooltip in the picture
     await vs.page.waitForTimeout(500); // let toasts finish their animation
@@ -86,7 +80,7 @@ describe('Token Pool extension in code-server', { timeout: 600_000 }, () => {
     assert.ok(Math.abs((disabled.disabled_at ?? 0) - Date.now() / 1000) < 120, `disabled_at ${disabled.disabled_at} is now`);
     assert.match(disabled.disabled_reason ?? '', /^invalid_grant: Token has been expired or revoked\./);
 
-    const bobRow = await waitForRow(BOB, (d) => d.startsWith('disabled'), `${BOB}'s row should turn disabled`);
+    const bobRow = await vs.waitForRow(BOB, (d) => d.startsWith('disabled'), `${BOB}'s row should turn disabled`);
     assert.match(bobRow.description, /^disabled · invalid_grant · just now$/);
     assert.match(bobRow.iconClass, /codicon-error/);
     await waitForStatus(`2/3 :${fx.proxyPort}`, `after ${BOB} was disabled`);
@@ -117,7 +111,7 @@ describe('Token Pool extension in code-server', { timeout: 600_000 }, () => {
     assert.equal(callbackUrl.hostname, '127.0.0.1', `the browser came back to the loopback listener, not ${page.url()}`);
     await page.close();
 
-    await waitForRow(BOB, (d) => d.startsWith('healthy'), `${BOB}'s row should turn healthy`);
+    await vs.waitForRow(BOB, (d) => d.startsWith('healthy'), `${BOB}'s row should turn healthy`);
     const healed = await fx.account(BOB);
     assert.equal(healed.disabled, false);
     assert.equal(healed.disabled_at, null);
@@ -134,17 +128,17 @@ describe('Token Pool extension in code-server', { timeout: 600_000 }, () => {
   test('Disable for Proxy and Enable for Proxy from the context menu change the row and the file', async () => {
     await vs.clearNotifications();
     await vs.treeContextMenu(ADA, 'Disable for Proxy');
-    await waitForRow(ADA, (d) => d === 'proxy disabled · manual', `${ADA}'s row should read "proxy disabled · manual"`);
+    await vs.waitForRow(ADA, (d) => d === 'proxy disabled · manual', `${ADA}'s row should read "proxy disabled · manual"`);
     const off = await fx.account(ADA);
     assert.equal(off.proxy_disabled, true);
     assert.equal(off.proxy_disabled_reason, 'manual');
     assert.equal(typeof off.proxy_disabled_at, 'number');
-    assert.match((await row(ADA))?.iconClass ?? '', /codicon-circle-slash/);
+    assert.match((await vs.findTreeRow(ADA))?.iconClass ?? '', /codicon-circle-slash/);
     await waitForStatus(`2/3 :${fx.proxyPort}`, `after disabling ${ADA} for the proxy`);
     await shot('4-proxy-disabled', 'account-proxy-disabled.png');
 
     await vs.treeContextMenu(ADA, 'Enable for Proxy');
-    await waitForRow(ADA, (d) => d.startsWith('healthy'), `${ADA}'s row should turn healthy`);
+    await vs.waitForRow(ADA, (d) => d.startsWith('healthy'), `${ADA}'s row should turn healthy`);
     const on = await fx.account(ADA);
     assert.equal(on.proxy_disabled, false);
     assert.equal(on.proxy_disabled_reason, null);
@@ -156,7 +150,7 @@ describe('Token Pool extension in code-server', { timeout: 600_000 }, () => {
     const { refreshToken } = fx.google.addUser(DAN);
     await vs.runCommand('Token Pool: Add Account by Refresh Token');
     await vs.answerQuickInput(refreshToken);
-    await waitForRow(DAN, (d) => d.startsWith('healthy'), `a healthy row for ${DAN}`);
+    await vs.waitForRow(DAN, (d) => d.startsWith('healthy'), `a healthy row for ${DAN}`);
     assert.equal((await fx.account(DAN)).token.refresh_token, refreshToken);
     await vs.waitFor(async () => (await vs.notifications()).find((n) => n.message.includes(`Added ${DAN} to the pool.`)),
       { message: 'a notification should confirm the new account' });

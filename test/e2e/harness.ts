@@ -459,6 +459,19 @@ export class VSCodeSession {
     })));
   }
 
+  /** The tree row labelled `label`, if it is shown. */
+  async findTreeRow(label: string): Promise<TreeRow | undefined> {
+    return (await this.treeRows()).find((r) => r.label === label);
+  }
+
+  /** Waits until the row labelled `label` exists and its description passes `check`. */
+  async waitForRow(label: string, check: (description: string) => boolean, message: string): Promise<TreeRow> {
+    return this.waitFor(async () => {
+      const found = await this.findTreeRow(label);
+      return found && check(found.description) ? found : undefined;
+    }, { message });
+  }
+
   /** Right-clicks a tree row and chooses `action` from its context menu. */
   async treeContextMenu(label: string, action: string): Promise<void> {
     await this.treeRow(label).click({ button: 'right' });
