@@ -47,6 +47,8 @@ export interface Config {
     max_attempts: number;
     max_wait_s: number;
     refresh_skew_s: number;
+    /** Client model name or `*` glob → upstream model (DESIGN section 10); see core/models.ts. */
+    model_aliases: Record<string, string>;
   };
   network: {
     https_proxy: string | null;
@@ -82,7 +84,7 @@ export function defaultConfig(): Config {
       location: 'us-central1',
       models: ['gemini-2.5-pro', 'gemini-2.5-flash'],
     },
-    routing: { strategy: 'round-robin', max_attempts: 3, max_wait_s: 5, refresh_skew_s: 300 },
+    routing: { strategy: 'round-robin', max_attempts: 3, max_wait_s: 5, refresh_skew_s: 300, model_aliases: {} },
     network: { https_proxy: null, no_proxy: null },
   };
 }
@@ -97,6 +99,7 @@ type Rule =
   | 'port'
   | 'non-negative-integer'
   | 'positive-integer'
+  | 'string-map'
   | readonly string[];
 
 const rules: { [S in keyof Config]: { [K in keyof Config[S]]: Rule } } = {
@@ -131,6 +134,7 @@ const rules: { [S in keyof Config]: { [K in keyof Config[S]]: Rule } } = {
     max_attempts: 'non-negative-integer',
     max_wait_s: 'non-negative-integer',
     refresh_skew_s: 'non-negative-integer',
+    model_aliases: 'string-map',
   },
   network: { https_proxy: 'nullable-string', no_proxy: 'nullable-string' },
 };
@@ -144,6 +148,7 @@ function describe(rule: Rule): string {
     case 'port': return 'an integer from 0 to 65535';
     case 'non-negative-integer': return 'an integer ≥ 0';
     case 'positive-integer': return 'an integer ≥ 1';
+    case 'string-map': return 'an object of non-empty strings (model name or glob → upstream model)';
   }
   return String(rule);
 }
@@ -157,6 +162,7 @@ function matches(rule: Rule, value: unknown): boolean {
     case 'port': return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 65535;
     case 'non-negative-integer': return Number.isInteger(value) && (value as number) >= 0;
     case 'positive-integer': return Number.isInteger(value) && (value as number) >= 1;
+    case 'string-map': return isObject(value) && Object.values(value).every((v) => typeof v === 'string' && v !== '');
   }
   return false;
 }

@@ -63,6 +63,7 @@ export const Settings = {
   oauthRevokeUrl: 'oauth.revokeUrl',
   routingStrategy: 'routing.strategy',
   routingMaxAttempts: 'routing.maxAttempts',
+  routingModelAliases: 'routing.modelAliases',
 } as const;
 
 export type SettingKey = (typeof Settings)[keyof typeof Settings];

@@ -39,9 +39,15 @@ export const settingTargets: Partial<Record<SettingKey, Target>> = {
   'oauth.revokeUrl': { section: 'oauth', key: 'revoke_url' },
   'routing.strategy': { section: 'routing', key: 'strategy' },
   'routing.maxAttempts': { section: 'routing', key: 'max_attempts' },
+  'routing.modelAliases': { section: 'routing', key: 'model_aliases' },
 };
 
-const isSet = (value: unknown): boolean => value !== undefined && value !== null && value !== '';
+/** An empty string or an empty object (a cleared setting) counts as "not set". */
+const isSet = (value: unknown): boolean =>
+  value !== undefined &&
+  value !== null &&
+  value !== '' &&
+  !(typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0);
 
 const envNamesProxy = (env: NodeJS.ProcessEnv): boolean =>
   ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'].some((name) => isSet(env[name]));
@@ -62,7 +68,9 @@ export function settingsToConfig(
     if (!isSet(value)) continue;
     // Type check one setting at a time (over the defaults, so only its own type is judged) to name it.
     parseConfig({ [target.section]: { [target.key]: value } }, `setting ${fullSettingKey(setting)}`, defaultConfig());
-    overlay[target.section] = { ...overlay[target.section], [target.key]: value };
+    // Aliases from the setting are added to config.json's (the setting wins on the same name).
+    const merged = target.key === 'model_aliases' ? { ...base.routing.model_aliases, ...(value as Record<string, string>) } : value;
+    overlay[target.section] = { ...overlay[target.section], [target.key]: merged };
   }
 
   if (base.network.https_proxy === null && !envNamesProxy(env) && typeof editor.httpProxy === 'string' && editor.httpProxy) {

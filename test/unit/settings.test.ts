@@ -37,6 +37,18 @@ void describe('settingsToConfig', () => {
     { name: 'userinfoUrl', values: { 'oauth.userinfoUrl': 'http://127.0.0.1:1/ui' }, check: (c) => c.oauth.userinfo_url, want: 'http://127.0.0.1:1/ui' },
     { name: 'revokeUrl', values: { 'oauth.revokeUrl': 'http://127.0.0.1:1/rv' }, check: (c) => c.oauth.revoke_url, want: 'http://127.0.0.1:1/rv' },
     { name: 'strategy', values: { 'routing.strategy': 'fill-first' }, check: (c) => c.routing.strategy, want: 'fill-first' },
+    {
+      name: 'modelAliases are added to config.json\'s, the setting winning on the same name',
+      values: { 'routing.modelAliases': { 'claude-*': 'gemini-2.5-pro', 'gpt-5': 'gemini-2.5-flash' } },
+      check: (c) => settingsToConfig({ 'routing.modelAliases': { 'gpt-5': 'gemini-3-pro-preview' } }, c).routing.model_aliases,
+      want: { 'claude-*': 'gemini-2.5-pro', 'gpt-5': 'gemini-3-pro-preview' },
+    },
+    {
+      name: 'an empty modelAliases object keeps the file value',
+      values: { 'routing.modelAliases': { 'gpt-5': 'gemini-2.5-pro' } },
+      check: (c) => settingsToConfig({ 'routing.modelAliases': {} }, c).routing.model_aliases,
+      want: { 'gpt-5': 'gemini-2.5-pro' },
+    },
     { name: 'maxAttempts 0 = every account', values: { 'routing.maxAttempts': 0 }, check: (c) => c.routing.max_attempts, want: 0 },
     { name: 'the API key always comes from the file', values: { 'proxy.port': 1 }, check: (c) => c.proxy.api_key, want: 'tp-0123456789abcdef0123456789abcdef' },
     { name: 'dataDir and autoStart are not Config keys', values: { dataDir: '/x', 'proxy.autoStart': false }, check: (c) => c, want: fileConfig() },
@@ -56,6 +68,7 @@ void describe('settingsToConfig', () => {
     { values: { 'proxy.authMode': 'none' }, message: /setting tokenpool\.proxy\.authMode: "proxy\.auth_mode" must be one of/ },
     { values: { 'routing.maxAttempts': -1 }, message: /setting tokenpool\.routing\.maxAttempts/ },
     { values: { 'upstream.kind': 'openai' }, message: /setting tokenpool\.upstream\.kind/ },
+    { values: { 'routing.modelAliases': { 'claude-*': 42 } }, message: /setting tokenpool\.routing\.modelAliases: "routing\.model_aliases" must be an object of non-empty strings/ },
     { values: { 'proxy.host': '0.0.0.0', 'proxy.authMode': 'off' }, message: /auth_mode" is "off" but "proxy\.host" 0\.0\.0\.0 is not a loopback/ },
   ];
   for (const b of bad) {
