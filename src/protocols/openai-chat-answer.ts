@@ -1,0 +1,140 @@
+/**
+ * The neutral answer as OpenAI Chat Completions (DESIGN section 10): Chat's `chat.completion.chunk`
+ * stream (`chatStreamEncoder`) or one `chat.completion` (`renderChatAnswer`). Field names follow the
+ * `openai` package's `ChatCompletionChunk` and `ChatCompletion`.
+ *
+ * Chat has no field for a signature, so text and reasoning signatures are dropped; the ones that
+ * matter (Gemini's on a function call) ride in the tool call id, which passes through unchanged.
+ * Pure: no I/O.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Answer, AnswerEvent, FinishReason, StreamEncoder, Usage } from './conversation';
+
+type Json = Record<string, unknown>;
+
+export interface ChatStreamOptions {
+  /** The model name the client asked for (it sees its own name back, not the upstream's). */
+  model: string;
+  /** `stream_options.include_usage`: a last chunk with `choices: []` and the usage. */
+  includeUsage: boolean;
+  /** Unix seconds for `created`; now when not given. */
+  created?: number;
+}
+
+type ChatFinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
+
+/** Chat's finish reason; a turn that ended normally after tool calls is `tool_calls`, as OpenAI says it. */
+function chatFinishReason(reason: FinishReason, calledTools: boolean): ChatFinishReason {
+  switch (reason) {
+    case 'length':
+      return 'length';
+    case 'tool-calls':
+      return 'tool_calls';
+    case 'content-filter':
+      return 'content_filter';
+    case 'stop':
+    case 'error':
+    case 'other':
+      return calledTools ? 'tool_calls' : 'stop';
+    case 'stop-sequence':
+      return 'stop';
+  }
+}
+
+const chatUsage = (usage: Usage) => ({
+  prompt_tokens: usage.inputTokens,
+  completion_tokens: usage.outputTokens,
+  total_tokens: usage.inputTokens + usage.outputTokens,
+  prompt_tokens_details: { cached_tokens: usage.cachedInputTokens ?? 0 },
+  completion_tokens_details: { reasoning_tokens: usage.reasoningTokens ?? 0 },
+});
+
+/** The upstream answer's id as a Chat completion id (`chatcmpl-…`); a random one when there is none. */
+const completionId = (id: string): string => (id.startsWith('chatcmpl-') ? id : `chatcmpl-${id || randomBytes(12).toString('hex')}`);
+
+const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+
+const sse = (data: unknown): string => `data: ${JSON.stringify(data)}\n\n`;
+
+/**
+ * The Chat stream, one `data:` chunk per event as it arrives: the first says `role: "assistant"`,
+ * text and reasoning deltas become `content` and `reasoning_content`, each tool call gets an
+ * `index` counted from 0 (its start carries id, name and empty arguments; its deltas the arguments'
+ * text), `finish` a chunk with `finish_reason` (then the usage chunk when asked for), and `end()`
+ * writes `data: [DONE]` once.
+ */
+export function chatStreamEncoder(options: ChatStreamOptions): StreamEncoder {
+  const created = options.created ?? nowSeconds();
+  let id = '';
+  let started = false;
+  let finished = false;
+  let done = false;
+  const toolIndex = new Map<string, number>();
+  const chunk = (delta: Json, finishReason: ChatFinishReason | null = null): string =>
+    sse({ id, object: 'chat.completion.chunk', created, model: options.model, choices: [{ index: 0, delta, finish_reason: finishReason }] });
+  const start = (upstreamId = ''): string => {
+    if (started) return '';
+    started = true;
+    id = completionId(upstreamId);
+    return chunk({ role: 'assistant', content: '' });
+  };
+  return {
+    push(event: AnswerEvent): string {
+      if (finished || done) return '';
+      switch (event.type) {
+        case 'response-start':
+          return start(event.id);
+        case 'text-delta':
+          return event.delta ? start() + chunk({ content: event.delta }) : '';
+        case 'reasoning-delta':
+          return event.delta ? start() + chunk({ reasoning_content: event.delta }) : '';
+        case 'tool-call-start': {
+          const index = toolIndex.size;
+          toolIndex.set(event.id, index);
+          return start() + chunk({ tool_calls: [{ index, id: event.toolCallId, type: 'function', function: { name: event.name, arguments: '' } }] });
+        }
+        case 'tool-call-delta': {
+          const index = toolIndex.get(event.id);
+          if (index === undefined || !event.delta) return '';
+          return chunk({ tool_calls: [{ index, function: { arguments: event.delta } }] });
+        }
+        case 'finish': {
+          finished = true;
+          const head = start() + chunk({}, chatFinishReason(event.reason, toolIndex.size > 0));
+          if (!options.includeUsage) return head;
+          return head + sse({ id, object: 'chat.completion.chunk', created, model: options.model, choices: [], usage: chatUsage(event.usage) });
+        }
+        default:
+          // Starts and ends of text and reasoning say nothing in Chat; their signatures have no field.
+          return '';
+      }
+    },
+    end(): string {
+      if (done) return '';
+      done = true;
+      return 'data: [DONE]\n\n';
+    },
+  };
+}
+
+/** A whole answer as one `chat.completion` (`content` null when the model wrote no text). */
+export function renderChatAnswer(answer: Answer, model: string, created = nowSeconds()): Json {
+  const text = answer.parts.flatMap((p) => (p.type === 'text' ? [p.text] : []));
+  const reasoning = answer.parts.flatMap((p) => (p.type === 'reasoning' && p.text ? [p.text] : []));
+  const toolCalls = answer.parts.flatMap((p) =>
+    p.type === 'tool-call'
+      ? [{ id: p.id, type: 'function', function: { name: p.name, arguments: typeof p.input === 'string' ? p.input : JSON.stringify(p.input ?? {}) } }]
+      : [],
+  );
+  const message: Json = { role: 'assistant', content: text.length ? text.join('') : null, refusal: null };
+  if (reasoning.length) message.reasoning_content = reasoning.join('\n\n');
+  if (toolCalls.length) message.tool_calls = toolCalls;
+  return {
+    id: completionId(answer.id),
+    object: 'chat.completion',
+    created,
+    model,
+    choices: [{ index: 0, message, logprobs: null, finish_reason: chatFinishReason(answer.finish.reason, toolCalls.length > 0) }],
+    usage: chatUsage(answer.finish.usage),
+  };
+}
