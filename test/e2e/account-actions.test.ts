@@ -4,8 +4,11 @@
  * the status bar's proxy menu (copy base URL and API key, stop, start, show log), cooling rows and
  * Reset Cooldowns, Import gcloud Credentials (an `authorized_user` ADC file with its own OAuth
  * client, and a `service_account` file refused), and Remove / Remove and Revoke from a row's context
- * menu. Each step checks what the user sees and what is on disk (or at the fakes); the steps run in
- * order on one window. Screenshots of each state go to test-results/e2e/account-actions-*.png.
+ * menu. Each step checks what the user sees and what is on disk (or at the fakes). The tests share
+ * one window, and each starts from a known state (startFromKnownState: the accounts it needs, all
+ * healthy, no cooldowns, the proxy serving), so a failed one does not fail the next. Times the rows
+ * show are checked against the cooldown's real end from the admin API, never against the clock.
+ * Screenshots of each state go to test-results/e2e/account-actions-*.png.
  */
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
@@ -15,6 +18,7 @@ import { after, before, describe, test } from 'node:test';
 import type { AccountSummary } from '../../src/core/account';
 import { STATUS_BAR_ID } from '../../src/vscode/ids';
 import { launchVSCode, productVsix, type VSCodeSession } from './harness';
+import { startFromKnownState } from './known-state';
 import { MODEL, PoolFixture } from './pool-fixture';
 
 const ADA = 'ada@example.com';
@@ -26,9 +30,9 @@ const GCLOUD_CLIENT = { id: '764086051850-gcloud-fake.apps.googleusercontent.com
 const QUOTA_PROJECT = 'eve-quota-project';
 
 const pad = (n: number): string => String(n).padStart(2, '0');
-/** Local `HH:MM` of a time in ms (the tree's clock for times within a day). */
-const hhmm = (ms: number): string => {
-  const d = new Date(ms);
+/** Local `HH:MM` of a unix time in seconds (the tree's clock for times within a day). */
+const hhmm = (unixS: number): string => {
+  const d = new Date(unixS * 1000);
   return `${pad(d.getHours())}:${pad(d.getMinutes())}`;
 };
 
@@ -36,16 +40,31 @@ describe('Token Pool account and proxy actions in code-server', { timeout: 300_0
   let fx: PoolFixture;
   let vs: VSCodeSession;
   let gcloudDir: string;
-  const refreshTokens = new Map<string, string>();
   const started = Date.now();
 
   const adcFile = (): string => path.join(gcloudDir, 'application_default_credentials.json');
-  const status = (): Promise<string | undefined> => vs.statusBarText(STATUS_BAR_ID);
-  const waitForStatus = (expected: RegExp, message: string): Promise<string> =>
-    vs.waitFor(async () => {
-      const text = await status();
-      return text !== undefined && expected.test(text) ? text : undefined;
-    }, { message: `${message}: status bar should match ${expected}` });
+  /** An `authorized_user` ADC file as `gcloud auth application-default login` writes it. */
+  const writeAdcFile = (refreshToken: string): Promise<void> => fs.writeFile(adcFile(), JSON.stringify({
+    account: '', client_id: GCLOUD_CLIENT.id, client_secret: GCLOUD_CLIENT.secret,
+    quota_project_id: QUOTA_PROJECT, refresh_token: refreshToken, type: 'authorized_user', universe_domain: 'googleapis.com',
+  }, null, 2));
+  /** A new refresh token for EVE at the fake, issued to gcloud's client. */
+  const eveAdcToken = (): string => {
+    fx.google.registerClient(GCLOUD_CLIENT.id, GCLOUD_CLIENT.secret);
+    fx.google.addUser(EVE);
+    return fx.google.issueRefreshToken(EVE, { clientId: GCLOUD_CLIENT.id });
+  };
+  /** Puts an account back for a known state: EVE as gcloud's ADC import, the others by refresh token. */
+  const addAgain = async (email: string): Promise<void> => {
+    if (email !== EVE) {
+      await fx.addAccount(email);
+      return;
+    }
+    await writeAdcFile(eveAdcToken());
+    await fx.cli('accounts', 'import-adc', adcFile());
+  };
+  const knownState = (accounts: string[]): Promise<void> => startFromKnownState(vs, fx, { accounts, add: addAgain });
+  const waitForStatus = (expected: RegExp, message: string): Promise<string> => vs.waitForStatusBar(STATUS_BAR_ID, expected, message);
   const shot = async (name: string): Promise<void> => {
     await vs.page.waitForTimeout(400); // let toasts and menus finish their animation
     await vs.screenshot(name);
@@ -89,7 +108,7 @@ describe('Token Pool account and proxy actions in code-server', { timeout: 300_0
   before(async () => {
     fx = await PoolFixture.start();
     gcloudDir = await fs.mkdtemp(path.join(os.tmpdir(), 'tokenpool-e2e-gcloud-'));
-    for (const email of [ADA, BOB, CY]) refreshTokens.set(email, await fx.addAccount(email));
+    for (const email of [ADA, BOB, CY]) await fx.addAccount(email);
     vs = await launchVSCode({
       name: 'account-actions',
       extensions: [productVsix()],
@@ -99,10 +118,6 @@ describe('Token Pool account and proxy actions in code-server', { timeout: 300_0
     });
     // The extension host's vscode.env.clipboard is the browser's: reading it back needs the permission.
     await vs.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: vs.url });
-    await vs.clickActivityBar('Token Pool');
-    await vs.resizeSideBar(480);
-    await waitForStatus(new RegExp(`^3/3 :${fx.proxyPort}$`), 'after start');
-    await vs.waitFor(async () => (await vs.treeRows()).length === 3, { message: 'the tree should list the three seeded accounts' });
     console.log(`# code-server: install ${vs.timings.installMs} ms, start ${vs.timings.serverStartMs} ms, ` +
       `workbench ${vs.timings.workbenchMs} ms, extension host ${vs.timings.extensionHostMs} ms`);
   });
@@ -115,6 +130,7 @@ describe('Token Pool account and proxy actions in code-server', { timeout: 300_0
   });
 
   test('the status bar menu copies the base URL and the API key, stops and starts the proxy, and shows the log', async () => {
+    await knownState([ADA, BOB, CY]);
     await vs.statusBarItem(STATUS_BAR_ID).click();
     const items = await vs.quickPickItems();
     assert.deepEqual(items.map((i) => i.label), ['Stop Proxy', 'Copy Base URL', 'Copy API Key', 'Show Log']);
@@ -158,7 +174,7 @@ describe('Token Pool account and proxy actions in code-server', { timeout: 300_0
   });
 
   test('a 429 with RetryInfo cools one model of the row, two 401s cool a whole row, and Reset Cooldowns makes both healthy', async () => {
-    await vs.clearNotifications();
+    await knownState([ADA, BOB, CY]);
     fx.upstream.fail({ kind: 'status', status: 429, retryDelay: '120s', email: ADA, message: 'Quota exceeded for aiplatform.googleapis.com/generate_content_requests_per_minute' });
     const before429 = Date.now();
     await fx.chatUntil(async () => fx.upstream.requestsFor(ADA).some((r) => r.status === 429), `${ADA} should get the scripted 429`);
@@ -168,13 +184,15 @@ describe('Token Pool account and proxy actions in code-server', { timeout: 300_0
     assert.equal(ada.state, 'healthy', 'a 429 cools that model only');
     assert.equal(ada.cooldowns.length, 1, JSON.stringify(ada.cooldowns));
     assert.equal(ada.cooldowns[0].model, MODEL);
-    assert.ok(ada.cooldowns[0].until * 1000 >= before429 + 119_000 && ada.cooldowns[0].until * 1000 <= after429 + 121_000,
-      `RetryInfo 120s: cooling until ${ada.cooldowns[0].until}`);
-    const expected = [...new Set([hhmm(before429 + 120_000), hhmm(after429 + 120_000)])].join('|');
+    const adaUntil = ada.cooldowns[0].until;
+    assert.ok(adaUntil * 1000 >= before429 + 119_000 && adaUntil * 1000 <= after429 + 121_000,
+      `RetryInfo 120s: cooling until ${adaUntil}, asked between ${before429} and ${after429} ms`);
+    // The row names the minute of that very end (which may be the next minute when it ends at :59.5).
+    const adaClock = hhmm(adaUntil);
     const adaRow = await vs.waitForRow(ADA, (d) => d.includes(`${MODEL} cooling until`), `${ADA}'s row should say which model is cooling`);
-    assert.match(adaRow.description, new RegExp(`^healthy · (never used|used just now) · ${MODEL} cooling until (${expected}) \\(429 Too Many Requests\\)$`));
+    assert.match(adaRow.description, new RegExp(`^healthy · (never used|used just now) · ${MODEL} cooling until ${adaClock} \\(429 Too Many Requests\\)$`));
     const tooltip = await vs.treeTooltip(ADA);
-    assert.match(tooltip, new RegExp(`Cooling \\(${MODEL}\\): until (${expected}): 429 Too Many Requests: Quota exceeded`), tooltip);
+    assert.match(tooltip, new RegExp(`Cooling \\(${MODEL}\\): until ${adaClock}: 429 Too Many Requests: Quota exceeded`), tooltip);
     await shot('4-model-cooling');
     await vs.page.mouse.move(900, 400);
 
@@ -183,11 +201,15 @@ describe('Token Pool account and proxy actions in code-server', { timeout: 300_0
     const before401 = Date.now();
     await fx.chatUntil(async () => fx.upstream.requestsFor(BOB).filter((r) => r.status === 401).length === 2, `${BOB} should get two 401s`);
     const after401 = Date.now();
+    const bob = await summary(BOB);
+    assert.equal(bob.state, 'cooling');
+    const bobCooldown = bob.cooldowns.find((c) => c.model === '*');
+    assert.ok(bobCooldown, `an account-wide cooldown: ${JSON.stringify(bob.cooldowns)}`);
+    assert.ok(bobCooldown.until * 1000 >= before401 + 599_000 && bobCooldown.until * 1000 <= after401 + 601_000,
+      `two 401s cool the account 10 min: until ${bobCooldown.until}, failed between ${before401} and ${after401} ms`);
     const bobRow = await vs.waitForRow(BOB, (d) => d.startsWith('cooling'), `${BOB}'s row should turn cooling`);
-    const until = [...new Set([hhmm(before401 + 600_000), hhmm(after401 + 600_000)])].join('|');
-    assert.match(bobRow.description, new RegExp(`^cooling until (${until}) \\(401 Unauthorized\\)$`));
+    assert.equal(bobRow.description, `cooling until ${hhmm(bobCooldown.until)} (401 Unauthorized)`);
     assert.match(bobRow.iconClass, /codicon-watch/);
-    assert.equal((await summary(BOB)).state, 'cooling');
     assert.deepEqual((await fx.healthz())?.accounts, { total: 3, healthy: 2, cooling: 1, proxy_disabled: 0, disabled: 0 });
     await waitForStatus(new RegExp(`^2/3 :${fx.proxyPort}$`), `while ${BOB} cools`);
     // Cooldowns live in memory: the files still say both accounts serve.
@@ -213,15 +235,9 @@ describe('Token Pool account and proxy actions in code-server', { timeout: 300_0
   });
 
   test('Import gcloud Credentials adds the ADC account with gcloud\'s OAuth client; a service_account file is refused', async () => {
-    await vs.clearNotifications();
-    fx.google.registerClient(GCLOUD_CLIENT.id, GCLOUD_CLIENT.secret);
-    fx.google.addUser(EVE);
-    const adcToken = fx.google.issueRefreshToken(EVE, { clientId: GCLOUD_CLIENT.id });
-    refreshTokens.set(EVE, adcToken);
-    await fs.writeFile(adcFile(), JSON.stringify({
-      account: '', client_id: GCLOUD_CLIENT.id, client_secret: GCLOUD_CLIENT.secret,
-      quota_project_id: QUOTA_PROJECT, refresh_token: adcToken, type: 'authorized_user', universe_domain: 'googleapis.com',
-    }, null, 2));
+    await knownState([ADA, BOB, CY]);
+    const adcToken = eveAdcToken();
+    await writeAdcFile(adcToken);
 
     await vs.runCommand('Token Pool: Import gcloud Credentials');
     await toast(`Added ${EVE} to the pool.`, 'a notification should confirm the imported account');
@@ -269,8 +285,9 @@ describe('Token Pool account and proxy actions in code-server', { timeout: 300_0
   });
 
   test('Remove asks first; "Remove" deletes the file only, "Remove and Revoke" also revokes the refresh token at Google', async () => {
-    await vs.clearNotifications();
-    const eveId = (await fx.account(EVE)).id;
+    await knownState([ADA, BOB, CY, EVE]);
+    const eveFile = await fx.account(EVE);
+    const eveId = eveFile.id;
     await vs.treeContextMenu(EVE, 'Remove');
     const dialog = await vs.dialog();
     assert.equal(dialog.message, `Remove ${EVE} from Token Pool?`);
@@ -280,11 +297,11 @@ describe('Token Pool account and proxy actions in code-server', { timeout: 300_0
     await vs.clickDialogButton('Remove');
     await vs.waitFor(async () => !(await vs.findTreeRow(EVE)), { message: `${EVE}'s row should disappear` });
     assert.ok(!(await accountFiles()).includes(`${eveId}.json`), `accounts/${eveId}.json is deleted`);
-    const eveRefresh = await refreshAtFake(refreshTokens.get(EVE) ?? '', GCLOUD_CLIENT);
+    const eveRefresh = await refreshAtFake(eveFile.token.refresh_token, GCLOUD_CLIENT);
     assert.equal(eveRefresh.status, 200, `a plain Remove leaves the token valid: ${JSON.stringify(eveRefresh.body)}`);
 
     const cyId = (await fx.account(CY)).id;
-    const cyToken = refreshTokens.get(CY) ?? '';
+    const cyToken = (await fx.account(CY)).token.refresh_token;
     assert.equal((await refreshAtFake(cyToken)).status, 200, `${CY}'s token works before the revoke`);
     await vs.treeContextMenu(CY, 'Remove');
     assert.equal((await vs.dialog()).message, `Remove ${CY} from Token Pool?`);

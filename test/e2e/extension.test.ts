@@ -1,9 +1,11 @@
 /**
  * Token Pool in a real VS Code (code-server 4.100.3 = VS Code 1.100.3, driven through chromium), against
  * FakeGoogle and FakeUpstream running in this process, with a data directory seeded with three
- * accounts through the `tokenpool` command. The steps run in order on one window: each leaves the
- * pool in the state the next one starts from. Screenshots of each state go to test-results/e2e/;
- * the main ones are copied to media/screenshots/.
+ * accounts through the `tokenpool` command. The tests share one window, and each starts from a
+ * known state (startFromKnownState: the accounts it needs, all healthy, no cooldowns, the proxy
+ * serving) and makes the rest of what it needs itself, so a failed one does not fail the next. Screenshots of each state go to test-results/e2e/
+ * (git-ignored); with TOKENPOOL_E2E_README_SCREENSHOTS=1 (`npm run screenshots`) the main ones are
+ * also copied to media/screenshots/, the README's pictures. A plain test run changes no tracked file.
  */
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
@@ -11,6 +13,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { STATUS_BAR_ID } from '../../src/vscode/ids';
 import { launchVSCode, productVsix, repoRoot, type VSCodeSession } from './harness';
+import { startFromKnownState } from './known-state';
 import { PoolFixture } from './pool-fixture';
 
 const ADA = 'ada@example.com';
@@ -18,34 +21,40 @@ const BOB = 'bob@example.com';
 const CY = 'cy@example.com';
 const DAN = 'dan@example.com';
 const mediaDir = path.join(repoRoot, 'media', 'screenshots');
+/** Set by `npm run screenshots`: refresh the README's pictures too. */
+const refreshReadmePictures = process.env.TOKENPOOL_E2E_README_SCREENSHOTS === '1';
 
 describe('Token Pool extension in code-server', { timeout: 600_000 }, () => {
   let fx: PoolFixture;
   let vs: VSCodeSession;
-  const refreshTokens = new Map<string, string>();
 
-  const status = (): Promise<string | undefined> => vs.statusBarText(STATUS_BAR_ID);
+  /** `expected` is the whole text, e.g. `3/3 :PORT` (no regular-expression characters). */
   const waitForStatus = (expected: string, message: string): Promise<string> =>
-    vs.waitFor(async () => {
-      const text = await status();
-      return text?.includes(expected) ? text : undefined;
-    }, { message: `${message}: status bar should show "${expected}"` });
+    vs.waitForStatusBar(STATUS_BAR_ID, new RegExp(`^${expected}$`), message);
   const shot = async (name: string, media?: string): Promise<void> => {
     await vs.page.mouse.move(800, 300); // no hover tooltip in the picture
     await vs.page.waitForTimeout(500); // let toasts finish their animation
     const file = await vs.screenshot(name);
-    if (media) {
+    if (media && refreshReadmePictures) {
       await fs.mkdir(mediaDir, { recursive: true });
       await fs.copyFile(file, path.join(mediaDir, media));
     }
   };
 
+  const knownState = (accounts: string[]): Promise<void> => startFromKnownState(vs, fx, { accounts });
+  const disabledToast = (email: string) => vs.waitFor(async () => (await vs.notifications()).find((n) => n.message.includes(`${email} was disabled`)),
+    { message: `a notification should say ${email} was disabled` });
+  /** Revokes the account's refresh token at the fake and sends requests until the pool disables it. */
+  const revokeUntilDisabled = async (email: string): Promise<void> => {
+    fx.google.revokeRefreshToken((await fx.account(email)).token.refresh_token);
+    fx.google.expireAccessTokens(email);
+    await fx.chatUntil(async () => (await fx.account(email)).disabled, `${email} should be disabled`);
+  };
+
   before(async () => {
     fx = await PoolFixture.start();
-    for (const email of [ADA, BOB, CY]) refreshTokens.set(email, await fx.addAccount(email));
+    for (const email of [ADA, BOB, CY]) await fx.addAccount(email);
     vs = await launchVSCode({ name: 'extension', extensions: [productVsix()], env: fx.env, settings: fx.settings });
-    await vs.clickActivityBar('Token Pool');
-    await vs.resizeSideBar(480);
   });
 
   after(async () => {
@@ -54,6 +63,7 @@ describe('Token Pool extension in code-server', { timeout: 600_000 }, () => {
   });
 
   test('the status bar shows the port and 3/3 healthy; the tree lists the three seeded accounts', async () => {
+    await knownState([ADA, BOB, CY]);
     const text = await waitForStatus(`3/3 :${fx.proxyPort}`, 'after start');
     assert.match(text, new RegExp(`^\\s*3/3 :${fx.proxyPort}\\s*$`));
     const rows = await vs.waitFor(async () => {
@@ -70,9 +80,8 @@ describe('Token Pool extension in code-server', { timeout: 600_000 }, () => {
   });
 
   test('a revoked refresh token disables its row with invalid_grant, notifies once, and is written to its file', async () => {
-    fx.google.revokeRefreshToken(refreshTokens.get(BOB) ?? '');
-    fx.google.expireAccessTokens(BOB);
-    await fx.chatUntil(async () => (await fx.account(BOB)).disabled, `${BOB} should be disabled`);
+    await knownState([ADA, BOB, CY]);
+    await revokeUntilDisabled(BOB);
 
     const disabled = await fx.account(BOB);
     assert.equal(disabled.disabled, true);
@@ -85,8 +94,7 @@ describe('Token Pool extension in code-server', { timeout: 600_000 }, () => {
     assert.match(bobRow.iconClass, /codicon-error/);
     await waitForStatus(`2/3 :${fx.proxyPort}`, `after ${BOB} was disabled`);
 
-    const toast = await vs.waitFor(async () => (await vs.notifications()).find((n) => n.message.includes(`${BOB} was disabled`)),
-      { message: 'a notification should say the account was disabled' });
+    const toast = await disabledToast(BOB);
     assert.match(toast.message, /invalid_grant: Token has been expired or revoked\./);
     assert.deepEqual(toast.buttons, ['Re-authenticate']);
     await shot('2-disabled', 'account-disabled.png');
@@ -95,6 +103,9 @@ describe('Token Pool extension in code-server', { timeout: 600_000 }, () => {
   });
 
   test('Re-authenticate signs in again in the browser; the row turns healthy, the file is cleared and the account serves again', async () => {
+    await knownState([ADA, BOB, CY]);
+    await revokeUntilDisabled(BOB);
+    await disabledToast(BOB);
     const oldRefreshToken = (await fx.account(BOB)).token.refresh_token;
     const consentPage = vs.context.waitForEvent('page', { timeout: 30_000 });
     await vs.clickNotificationButton(`${BOB} was disabled`, 'Re-authenticate');
@@ -126,7 +137,7 @@ describe('Token Pool extension in code-server', { timeout: 600_000 }, () => {
   });
 
   test('Disable for Proxy and Enable for Proxy from the context menu change the row and the file', async () => {
-    await vs.clearNotifications();
+    await knownState([ADA, BOB, CY]);
     await vs.treeContextMenu(ADA, 'Disable for Proxy');
     await vs.waitForRow(ADA, (d) => d === 'proxy disabled · manual', `${ADA}'s row should read "proxy disabled · manual"`);
     const off = await fx.account(ADA);
@@ -146,7 +157,7 @@ describe('Token Pool extension in code-server', { timeout: 600_000 }, () => {
   });
 
   test('Add Account by Refresh Token from the command palette adds a row', async () => {
-    await vs.clearNotifications();
+    await knownState([ADA, BOB, CY]);
     const { refreshToken } = fx.google.addUser(DAN);
     await vs.runCommand('Token Pool: Add Account by Refresh Token');
     await vs.answerQuickInput(refreshToken);
@@ -160,7 +171,7 @@ describe('Token Pool extension in code-server', { timeout: 600_000 }, () => {
   });
 
   test('with no healthy account the status bar warns and the proxy answers 503', async () => {
-    await vs.clearNotifications();
+    await knownState([ADA, BOB, CY, DAN]);
     // Through the CLI: another process changes the files, this window follows through its watch.
     for (const email of [ADA, BOB, CY, DAN]) await fx.cli('accounts', 'proxy-disable', email);
     const text = await waitForStatus(`0/4 :${fx.proxyPort}`, 'after the CLI disabled every account for the proxy');

@@ -8,7 +8,8 @@
  * workbench. Always `stop()` it (in `after`): that closes the browser, kills the whole process group
  * (`kill -- -PGID`; killing the main process alone leaves a file-watcher child), copies the logs to
  * test-results/e2e/ and removes the folders. A test process that exits or is interrupted kills the
- * groups of any session it did not stop.
+ * groups of any session it did not stop. Everything a run leaves goes to test-results/e2e/ (git-ignored;
+ * a session's files of an earlier run are removed when it launches), never into a tracked file.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, promises as fs, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -210,6 +211,7 @@ function installExitHooks(): void {
 export async function launchVSCode(options: LaunchOptions): Promise<VSCodeSession> {
   const setup = readSetup();
   installExitHooks();
+  await removeArtifacts(options.name);
   const root = await fs.mkdtemp(path.join(os.tmpdir(), `tokenpool-e2e-${options.name}-`));
   const session = new VSCodeSession(options.name, root, setup);
   try {
@@ -220,6 +222,12 @@ export async function launchVSCode(options: LaunchOptions): Promise<VSCodeSessio
     await session.stop();
     throw error;
   }
+}
+
+/** Removes a session's screenshots and logs of an earlier run from test-results/e2e/. */
+async function removeArtifacts(name: string): Promise<void> {
+  const old = await fs.readdir(resultsDir).catch(() => [] as string[]);
+  for (const file of old.filter((f) => f.startsWith(`${name}-`))) await fs.rm(path.join(resultsDir, file), { recursive: true, force: true });
 }
 
 export class VSCodeSession {
@@ -311,6 +319,18 @@ export class VSCodeSession {
     await this.waitFor(() => existsSync(path.join(this.dirs.probe, 'ready.json')),
       { timeoutMs, message: 'the extension host did not start the probe extension' });
     this.timings.extensionHostMs = Date.now() - t;
+  }
+
+  /**
+   * Reloads the workbench page: a new window with a new extension host (the old one is shut down
+   * with its extensions). Waits until the probe extension runs again.
+   */
+  async reloadWindow(timeoutMs = 60_000): Promise<void> {
+    const ready = path.join(this.dirs.probe, 'ready.json');
+    await fs.rm(ready, { force: true });
+    await this.page.reload({ timeout: timeoutMs });
+    await this.page.locator('.monaco-workbench').waitFor({ timeout: timeoutMs });
+    await this.waitFor(() => existsSync(ready), { timeoutMs, message: 'the extension host did not start the probe extension after the reload' });
   }
 
   /** Kills the process group now (synchronous; also used at process exit). */
@@ -490,6 +510,16 @@ export class VSCodeSession {
   async statusBarText(id: string): Promise<string | undefined> {
     const item = this.statusBarItem(id);
     return (await item.count()) ? (await item.innerText()).trim() : undefined;
+  }
+
+  /** Waits until the status bar item `id` shows text matching `expected`; a timeout names the last text seen. */
+  async waitForStatusBar(id: string, expected: RegExp, message: string, timeoutMs?: number): Promise<string> {
+    return this.waitFor(async () => {
+      const text = await this.statusBarText(id);
+      if (text === undefined) throw new Error(`there is no status bar item ${id}`);
+      if (!expected.test(text)) throw new Error(`the status bar shows ${JSON.stringify(text)}`);
+      return text;
+    }, { message: `${message}: the status bar should match ${expected}`, timeoutMs });
   }
 
   /** The status bar item element (VS Code gives it the DOM id `<extension id>.<item id>`). */
