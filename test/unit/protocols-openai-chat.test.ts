@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { collectAnswer, UntranslatableError, type AnswerEvent, type ConversationRequest, type Usage } from '../../src/protocols/conversation';
+import { geminiAnswerDecoder, toGeminiRequest } from '../../src/protocols/gemini';
 import { chatStreamEncoder, fromChatRequest, renderChatAnswer } from '../../src/protocols/openai-chat';
 
 type Json = Record<string, unknown>;
@@ -589,5 +590,39 @@ describe('renderChatAnswer: a whole answer as one chat.completion', () => {
     assert.equal(reasonOf([...TEXT_EVENTS.slice(0, -1), finish('length')]), 'length');
     assert.equal(reasonOf([...TEXT_EVENTS.slice(0, -1), finish('content-filter')]), 'content_filter');
     assert.equal(reasonOf(TOOL_EVENTS), 'tool_calls');
+  });
+});
+
+describe('opencode on Gemini 3 through the codecs: the thought signature survives the round trip', () => {
+  test('Gemini functionCall -> Chat stream -> the SDK -> the next turn -> Gemini functionCall with its thoughtSignature', async () => {
+    const gemini = {
+      responseId: 'r1',
+      modelVersion: 'gemini-3-pro-preview',
+      candidates: [{ content: { role: 'model', parts: [{ functionCall: { name: 'bash', args: { command: 'ls' } }, thoughtSignature: 'c2lnLTE=' }] }, finishReason: 'STOP' }],
+      usageMetadata: { promptTokenCount: 10, candidatesTokenCount: 5 },
+    };
+    const decoder = geminiAnswerDecoder({ stream: true, model: 'gemini-3-pro-preview' });
+    const encoder = chatStreamEncoder({ model: 'gemini-3-pro-preview', includeUsage: true });
+    const events = [...decoder.push(`data: ${JSON.stringify(gemini)}\r\n\r\n`), ...decoder.end()];
+    const wire = events.map((event) => encoder.push(event)).join('') + encoder.end();
+    const message = await sdkOn(wire).chat.completions.stream({ model: 'gemini-3-pro-preview', messages: [{ role: 'user', content: 'go' }] }).finalMessage();
+    const call = message.tool_calls?.[0];
+    assert.ok(call?.type === 'function');
+
+    // opencode sends the call back as it got it (no extra_content), with the tool's output.
+    const next = fromChatRequest(
+      {
+        model: 'gemini-3-pro-preview',
+        messages: [
+          { role: 'user', content: 'go' },
+          { role: 'assistant', content: '', tool_calls: [{ id: call.id, type: 'function', function: { name: call.function.name, arguments: call.function.arguments } }] },
+          { role: 'tool', tool_call_id: call.id, content: 'a.txt' },
+        ],
+        tools: [{ type: 'function', function: { name: 'bash', parameters: { type: 'object', properties: { command: { type: 'string' } } } } }],
+      },
+      'gemini-3-pro-preview',
+    );
+    const contents = toGeminiRequest(next).body.contents as { role: string; parts: Json[] }[];
+    assert.deepEqual(contents[1], { role: 'model', parts: [{ functionCall: { name: 'bash', args: { command: 'ls' } }, thoughtSignature: 'c2lnLTE=' }] });
   });
 });
