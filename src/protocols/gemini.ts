@@ -7,20 +7,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createParser } from 'eventsource-parser';
-import {
-  toolResultText,
-  UntranslatableError,
-  type AnswerEvent,
-  type AssistantPart,
-  type ConversationRequest,
-  type FilePart,
-  type FinishReason,
-  type ReasoningEffort,
-  type StreamDecoder,
-  type ToolResultPart,
-  type Usage,
-  type UserPart,
-} from './conversation';
+import { toolResultText, UntranslatableError } from './conversation';
+import type { AnswerEvent, AssistantPart, ConversationRequest, FilePart, FinishReason, ReasoningEffort, StreamDecoder, ToolResultPart, Usage, UserPart } from './conversation';
 import { reduceSchema } from './gemini-schema';
 
 export { reduceSchema } from './gemini-schema';
@@ -229,9 +217,12 @@ const EFFORT_LEVEL: Record<ReasoningEffort, 'low' | 'high'> = { none: 'low', min
 /** The largest budget a Flash model takes (Pro models take 32768). */
 const FLASH_MAX_BUDGET = 24576;
 
+/** Models before 2.5 do not think and refuse a thinkingConfig. */
+const THINKLESS = /^gemini-(1\.|2\.0-)/;
+
 function toThinkingConfig(req: ConversationRequest): Json | undefined {
   const reasoning = req.reasoning;
-  if (!reasoning) return undefined;
+  if (!reasoning || THINKLESS.test(req.model)) return undefined;
   const flash = req.model.includes('flash');
   const config: Json = { includeThoughts: reasoning.includeThoughts };
   const fit = (budget: number) => (flash && !isGemini3(req.model) ? Math.min(budget, FLASH_MAX_BUDGET) : budget);
@@ -253,16 +244,12 @@ export interface GeminiDecoderOptions {
   freeformTools?: Iterable<string>;
 }
 
+/** Gemini's finishReason to the neutral one (STOP after a function call is `tool-calls`; unknown ones `other`). */
 const FINISH: Record<string, FinishReason> = {
   STOP: 'stop',
   MAX_TOKENS: 'length',
-  SAFETY: 'content-filter',
-  RECITATION: 'content-filter',
-  BLOCKLIST: 'content-filter',
-  PROHIBITED_CONTENT: 'content-filter',
-  SPII: 'content-filter',
-  IMAGE_SAFETY: 'content-filter',
   MALFORMED_FUNCTION_CALL: 'error',
+  ...Object.fromEntries(['SAFETY', 'RECITATION', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII', 'IMAGE_SAFETY', 'IMAGE_PROHIBITED_CONTENT', 'IMAGE_RECITATION'].map((raw) => [raw, 'content-filter' as const])),
 };
 
 interface GeminiChunk {

@@ -214,6 +214,7 @@ test('request: generation settings -> generationConfig, one field each', () => {
 test('request: reasoning -> thinkingConfig', () => {
   const rows: { name: string; model: string; reasoning: ConversationRequest['reasoning']; want: Json | undefined }[] = [
     { name: 'no reasoning: no thinkingConfig', model: 'gemini-2.5-pro', reasoning: undefined, want: undefined },
+    { name: 'a model that does not think (2.0): no thinkingConfig', model: 'gemini-2.0-flash-001', reasoning: { adaptive: true, includeThoughts: true }, want: undefined },
     { name: 'includeThoughts alone', model: 'gemini-2.5-pro', reasoning: { includeThoughts: true }, want: { includeThoughts: true } },
     { name: 'budgetTokens -> thinkingBudget', model: 'gemini-2.5-pro', reasoning: { budgetTokens: 10000, includeThoughts: false }, want: { thinkingBudget: 10000, includeThoughts: false } },
     { name: 'budget above a Flash model\'s limit -> its limit', model: 'gemini-2.5-flash', reasoning: { budgetTokens: 31999, includeThoughts: true }, want: { thinkingBudget: 24576, includeThoughts: true } },
@@ -361,6 +362,9 @@ test('answer: Gemini SSE chunks -> events', () => {
     { name: 'SAFETY with no parts -> content-filter', text: sse({ candidates: [{ finishReason: 'SAFETY' }], responseId: 'resp-1', modelVersion: 'gemini-2.5-pro' }), want: [start, finish('content-filter', 'SAFETY')] },
     { name: 'RECITATION -> content-filter', text: sse(chunk([], 'RECITATION')), want: [start, finish('content-filter', 'RECITATION')] },
     { name: 'PROHIBITED_CONTENT -> content-filter', text: sse(chunk([], 'PROHIBITED_CONTENT')), want: [start, finish('content-filter', 'PROHIBITED_CONTENT')] },
+    { name: 'BLOCKLIST -> content-filter', text: sse(chunk([], 'BLOCKLIST')), want: [start, finish('content-filter', 'BLOCKLIST')] },
+    { name: 'SPII -> content-filter', text: sse(chunk([], 'SPII')), want: [start, finish('content-filter', 'SPII')] },
+    { name: 'IMAGE_SAFETY -> content-filter', text: sse(chunk([], 'IMAGE_SAFETY')), want: [start, finish('content-filter', 'IMAGE_SAFETY')] },
     { name: 'MALFORMED_FUNCTION_CALL -> error', text: sse(chunk([], 'MALFORMED_FUNCTION_CALL')), want: [start, finish('error', 'MALFORMED_FUNCTION_CALL')] },
     { name: 'an unknown reason -> other', text: sse(chunk([], 'LANGUAGE')), want: [start, finish('other', 'LANGUAGE')] },
     {
