@@ -10,7 +10,13 @@ export type Protocol = 'openai' | 'anthropic' | 'google';
 
 /** The error shape a path's caller expects: OpenAI and Anthropic routes by path, Google for everything else. */
 export function protocolForPath(pathname: string): Protocol {
-  if (pathname === '/v1/chat/completions' || pathname === '/v1/models' || pathname.startsWith('/v1/models/')) {
+  if (
+    pathname === '/v1/chat/completions' ||
+    pathname === '/v1/responses' ||
+    pathname.startsWith('/v1/responses/') ||
+    pathname === '/v1/models' ||
+    pathname.startsWith('/v1/models/')
+  ) {
     return 'openai';
   }
   if (pathname === '/v1/messages' || pathname.startsWith('/v1/messages/')) return 'anthropic';

@@ -14,11 +14,16 @@ import type { Logger } from '../core/log';
 import type { Availability, Lease, TokenPool } from '../core/pool';
 import { HttpError, upstreamMessage } from './errors';
 import { clientHeaders, upstreamHeaders } from './headers';
+import { sendTranslatedAnswer, type AnswerTranslation } from './translatedAnswer';
 import { checkModel, type Upstream, type UpstreamOp, type UpstreamTarget } from './upstream/target';
 
 export interface ForwardCall {
   op: UpstreamOp;
   sessionKey?: string;
+  /** The upstream body, when it is not the client's own (a translated request, or a native one with an aliased model). */
+  body?: Record<string, unknown>;
+  /** How a committed answer is turned into the client's protocol; absent: passed through byte for byte. */
+  answer?: AnswerTranslation;
 }
 
 export interface ForwardDeps {
@@ -80,7 +85,7 @@ export async function forward(deps: ForwardDeps, exchange: Exchange, call: Forwa
       break;
     }
     attempts++;
-    const result = await attemptAccount(deps, exchange, op, lease);
+    const result = await attemptAccount(deps, exchange, call, lease);
     if (result.kind === 'committed') return;
     last = result.failure ?? last;
     if (!result.rotate) break;
@@ -94,11 +99,12 @@ export async function forward(deps: ForwardDeps, exchange: Exchange, call: Forwa
 }
 
 /** One account: send, and on a first 401 refresh its token and send once more. */
-async function attemptAccount(deps: ForwardDeps, exchange: Exchange, op: UpstreamOp, lease: Lease): Promise<AttemptResult> {
+async function attemptAccount(deps: ForwardDeps, exchange: Exchange, call: ForwardCall, lease: Lease): Promise<AttemptResult> {
+  const { op } = call;
   let token = lease.accessToken;
   let already401 = false;
   for (;;) {
-    const target = deps.upstream.target(op, exchange.body, lease);
+    const target = deps.upstream.target(op, call.body ?? exchange.body, lease);
     const sent = await send(deps, exchange, target, token);
     if (!sent.ok) {
       throwIfClientGone(exchange.signal);
@@ -109,7 +115,7 @@ async function attemptAccount(deps: ForwardDeps, exchange: Exchange, op: Upstrea
     if (response.statusCode >= 200 && response.statusCode < 300) {
       deps.pool.report(lease.accountId, op.model, { kind: 'http', status: response.statusCode });
       deps.log.debug(`[proxy] ${op.api} ${op.model}${op.stream ? ' (stream)' : ''} -> ${response.statusCode} via ${lease.email}`);
-      await streamToClient(deps, exchange, op, lease, response);
+      await streamToClient(deps, exchange, call, lease, response);
       return { kind: 'committed' };
     }
     const outcome = await classify(response);
@@ -215,15 +221,20 @@ async function refreshAfter401(deps: ForwardDeps, lease: Lease, model: string): 
 async function streamToClient(
   deps: ForwardDeps,
   exchange: Exchange,
-  op: UpstreamOp,
+  call: ForwardCall,
   lease: Lease,
   response: Dispatcher.ResponseData,
 ): Promise<void> {
   const { res } = exchange;
+  const { op } = call;
   const contentType = String(response.headers['content-type'] ?? '');
   const stream = op.stream || contentType.includes('event-stream');
   const headers = clientHeaders(response.headers, stream);
   try {
+    if (call.answer) {
+      await sendTranslatedAnswer(res, response.body, op.stream, call.answer);
+      return;
+    }
     if (stream) {
       res.writeHead(response.statusCode, headers);
       res.flushHeaders();
@@ -241,8 +252,10 @@ async function streamToClient(
   } catch (err) {
     throwIfClientGone(exchange.signal);
     const detail = describeNetworkError(err);
-    deps.log.warn(`[proxy] upstream stream from ${lease.email} failed after the answer started: ${detail}`);
-    deps.pool.report(lease.accountId, op.model, { kind: 'network', detail });
+    // A network error is the account's connection; anything else is the answer itself (a translation that failed).
+    const network = typeof (err as { code?: unknown }).code === 'string';
+    deps.log.warn(`[proxy] upstream ${network ? 'stream' : 'answer'} from ${lease.email} failed after it started: ${detail}`);
+    if (network) deps.pool.report(lease.accountId, op.model, { kind: 'network', detail });
     if (!res.headersSent) throw new HttpError(502, `Upstream answer was cut short: ${detail}`, { reason: 'upstream_error' });
     throw err;
   }

@@ -265,7 +265,7 @@ describe('proxy failover', () => {
 });
 
 describe('proxy on the gemini upstream kind', () => {
-  test('Gemini passes through, OpenAI goes to the OpenAI-compatible endpoint, with x-goog-user-project', () =>
+  test('Gemini passes through, OpenAI on a Gemini model is translated to generateContent, both with x-goog-user-project', () =>
     withHarness({ accounts: 1, configure: (c) => (c.upstream.kind = 'gemini') }, async (h) => {
       const gemini = await ask(h, 'google', 'to gemini');
       assert.equal(gemini.status, 200, gemini.text);
@@ -273,8 +273,9 @@ describe('proxy on the gemini upstream kind', () => {
       assert.equal(openai.status, 200, openai.text);
       assert.deepEqual(h.upstream.requests.map((r) => [r.route, r.headers['x-goog-user-project']]), [
         ['gemini-api', 'harness-project'],
-        ['gemini-api-openai', 'harness-project'],
+        ['gemini-api', 'harness-project'],
       ]);
+      assert.ok(h.upstream.requests[1].path.endsWith(':generateContent'));
     }));
 
   test('Anthropic is a 404 in Anthropic\'s shape, and no account is used', () =>

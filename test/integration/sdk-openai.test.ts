@@ -20,10 +20,23 @@ describe('OpenAI SDK through the proxy', () => {
     });
     assert.equal(completion.choices[0].message.content, 'echo: Say hi from OpenAI');
     assert.equal(completion.choices[0].finish_reason, 'stop');
+    // Gemini models go through the codec to generateContent (DESIGN section 10), not Vertex's OpenAI endpoint.
+    const seen = h.upstream.requests.at(-1)!;
+    assert.equal(seen.route, 'vertex-gemini');
+    assert.ok(seen.path.endsWith('/publishers/google/models/gemini-2.5-flash:generateContent'));
+    assert.deepEqual((seen.body as { contents: unknown }).contents, [{ role: 'user', parts: [{ text: 'Say hi from OpenAI' }] }]);
+    assertUpstreamAuthorisedByPool(h);
+  });
+
+  test('a Vertex MaaS model (publisher/model) passes through to the OpenAI-compatible endpoint', async () => {
+    const completion = await client.chat.completions.create({
+      model: 'meta/llama-4-maverick-17b-128e-instruct-maas',
+      messages: [{ role: 'user', content: 'Say hi from Llama' }],
+    });
+    assert.equal(completion.choices[0].message.content, 'echo: Say hi from Llama');
     const seen = h.upstream.requests.at(-1)!;
     assert.equal(seen.route, 'vertex-openai');
-    assert.equal((seen.body as { model: string }).model, 'google/gemini-2.5-flash');
-    assertUpstreamAuthorisedByPool(h);
+    assert.equal((seen.body as { model: string }).model, 'meta/llama-4-maverick-17b-128e-instruct-maas');
   });
 
   test('a streamed chat completion', async () => {

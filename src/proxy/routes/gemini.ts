@@ -1,7 +1,9 @@
 /** Gemini front-end (DESIGN section 6): generateContent, streamGenerateContent, countTokens, model list. */
+import { listedModels } from '../../core/models';
 import { HttpError } from '../errors';
 import { sessionKey } from '../session';
 import { sendJson, type Route, type RouteContext } from '../route';
+import { notOffered, resolveFor } from '../translate';
 import type { GeminiMethod } from '../upstream/target';
 
 export const geminiRoutes: readonly Route[] = [
@@ -23,10 +25,12 @@ async function modelMethod(ctx: RouteContext): Promise<void> {
     throw new HttpError(400, 'The model name in the path is not valid percent-encoding', { reason: 'invalid_model' });
   }
   const method = ctx.params[1] as GeminiMethod;
+  const resolved = resolveFor(ctx, model);
+  if (resolved.family !== 'gemini') throw notOffered('The Gemini API route', resolved);
   await ctx.forward({
     op: {
       api: 'gemini',
-      model,
+      model: resolved.model,
       method,
       stream: method === 'streamGenerateContent',
       alt: ctx.url.searchParams.get('alt') ?? undefined,
@@ -39,7 +43,7 @@ const GENERATION_METHODS = ['generateContent', 'streamGenerateContent', 'countTo
 
 function listModels(ctx: RouteContext): void {
   sendJson(ctx.res, 200, {
-    models: ctx.config.upstream.models.map((id) => ({
+    models: listedModels(ctx.config.upstream.models, ctx.config.routing.model_aliases).map((id) => ({
       name: `models/${id}`,
       baseModelId: id,
       displayName: id,
