@@ -1,0 +1,338 @@
+/**
+ * OpenAI Responses answers from neutral answer events (DESIGN section 10): events from any
+ * upstream become the Responses SSE stream (`responsesStreamEncoder`) or the whole response object
+ * (`renderResponsesAnswer`) that Codex and the `openai` SDK read. Event, item and field names follow
+ * the `openai` package's `ResponseStreamEvent`, `ResponseOutputItem` and `Response`. Pure, apart from
+ * random item ids and the clock (both replaceable).
+ */
+import { randomBytes } from 'node:crypto';
+import { parseArguments, type Answer, type AnswerEvent, type AssistantPart, type FinishReason, type StreamEncoder, type Usage } from './conversation';
+
+type Json = Record<string, unknown>;
+
+/** How the client calls back a tool it declared, by the tool's neutral name. */
+export interface ResponsesToolName {
+  /** The name the client declared (the nested name, for a tool inside a `namespace` tool). */
+  name: string;
+  /** The `namespace` tool it was declared in: the call carries it, since Codex routes a call by (namespace, name). */
+  namespace?: string;
+  /** A `custom` (freeform) tool: called with a `custom_tool_call` item whose `input` is the raw text. */
+  freeform: boolean;
+}
+
+/** What the answer needs from the request; `fromResponsesRequest` makes it. */
+export interface ResponsesAnswerOptions {
+  /** The model the client asked for (the response names it, not the upstream model). */
+  model: string;
+  /** `include` has `reasoning.encrypted_content`: signatures reach the client as reasoning items' `encrypted_content`. */
+  includeEncrypted: boolean;
+  /** Neutral tool name -> how the client calls it. A name not here is called as a plain function. */
+  tools: Map<string, ResponsesToolName>;
+  /** Request fields the response object repeats (`instructions`, `tools`, `tool_choice`, `temperature`, ...). */
+  echo: Json;
+  /** Item and response ids (`resp_…`, `msg_…`, `rs_…`, `fc_…`, `ctc_…`); random unless a test sets it. */
+  makeId?: (prefix: string) => string;
+  /** Milliseconds since the epoch, for `created_at`. */
+  now?: () => number;
+}
+
+/** `encrypted_content` of a reasoning item that carries Anthropic `redacted_thinking` data rather than a signature. */
+export const REDACTED_PREFIX = 'redacted.';
+
+const randomId = (prefix: string): string => `${prefix}_${randomBytes(16).toString('hex')}`;
+
+/** The Responses usage object: output tokens include the reasoning ones, in both protocols. */
+export function responsesUsage(usage: Usage): Json {
+  return {
+    input_tokens: usage.inputTokens,
+    input_tokens_details: { cached_tokens: usage.cachedInputTokens ?? 0 },
+    output_tokens: usage.outputTokens,
+    output_tokens_details: { reasoning_tokens: usage.reasoningTokens ?? 0 },
+    total_tokens: usage.inputTokens + usage.outputTokens,
+  };
+}
+
+type Ending = Pick<Json, 'status' | 'error' | 'incomplete_details'> & { event: string };
+
+/** How a neutral finish ends the response: completed, incomplete with the reason, or failed. */
+export function responsesEnding(reason: FinishReason, rawReason?: string): Ending {
+  switch (reason) {
+    case 'length':
+      return { event: 'response.incomplete', status: 'incomplete', error: null, incomplete_details: { reason: 'max_output_tokens' } };
+    case 'content-filter':
+      return { event: 'response.incomplete', status: 'incomplete', error: null, incomplete_details: { reason: 'content_filter' } };
+    case 'error':
+      return { event: 'response.failed', status: 'failed', incomplete_details: null, error: { code: 'server_error', message: `the model stopped: ${rawReason ?? 'error'}` } };
+    default:
+      return { event: 'response.completed', status: 'completed', error: null, incomplete_details: null };
+  }
+}
+
+/** A freeform tool's raw input: the neutral arguments are `{"input": "..."}` (or, from a freeform upstream, the text itself). */
+export function freeformInput(input: unknown): string {
+  const value = typeof input === 'string' ? parseArguments(input) : input;
+  if (typeof value === 'object' && value !== null && typeof (value as Json).input === 'string') return (value as Json).input as string;
+  if (typeof input === 'string') return input;
+  return value === undefined ? '' : JSON.stringify(value);
+}
+
+const outputText = (text: string): Json => ({ type: 'output_text', text, annotations: [] });
+
+export const messageItem = (id: string, text: string, status: string): Json => ({
+  id,
+  type: 'message',
+  status,
+  role: 'assistant',
+  content: text ? [outputText(text)] : [],
+});
+
+/** A reasoning item: the summary text, and the signature (or redacted data) when the client asked for them. */
+export function reasoningItem(id: string, text: string, encrypted: string | undefined): Json {
+  const item: Json = { id, type: 'reasoning', summary: text ? [{ type: 'summary_text', text }] : [] };
+  if (encrypted !== undefined) item.encrypted_content = encrypted;
+  return item;
+}
+
+/** A tool call item: `function_call` with JSON arguments, or `custom_tool_call` (which has no status) with the raw input. */
+export function callItem(id: string, callId: string, tool: ResponsesToolName, args: string, status: string): Json {
+  const namespace = tool.namespace === undefined ? {} : { namespace: tool.namespace };
+  if (tool.freeform) return { id, type: 'custom_tool_call', call_id: callId, name: tool.name, input: args, ...namespace };
+  return { id, type: 'function_call', status, call_id: callId, name: tool.name, arguments: args, ...namespace };
+}
+
+export const toolFor = (options: ResponsesAnswerOptions, name: string, freeform?: boolean): ResponsesToolName => {
+  const tool = options.tools.get(name) ?? { name, freeform: false };
+  return freeform && !tool.freeform ? { ...tool, freeform: true } : tool;
+};
+
+/** The reasoning `encrypted_content` for a part, when the client asked for it and there is one. */
+export const encryptedFor = (options: ResponsesAnswerOptions, signature?: string, redacted?: string): string | undefined => {
+  if (!options.includeEncrypted) return undefined;
+  return redacted !== undefined ? REDACTED_PREFIX + redacted : signature || undefined;
+};
+
+/** The response object around `output`, as the SDK types it (`output_text` is left to the SDK, which computes it). */
+export function responseObject(options: ResponsesAnswerOptions, id: string, createdAt: number, output: Json[], ending: Omit<Ending, 'event'>, usage?: Usage): Json {
+  return {
+    id,
+    object: 'response',
+    created_at: createdAt,
+    model: options.model,
+    background: false,
+    previous_response_id: null,
+    store: false,
+    parallel_tool_calls: true,
+    tool_choice: 'auto',
+    tools: [],
+    temperature: null,
+    top_p: null,
+    instructions: null,
+    metadata: {},
+    ...options.echo,
+    ...ending,
+    output,
+    usage: usage ? responsesUsage(usage) : null,
+  };
+}
+
+/** One part of the answer being written, by its neutral id. */
+interface OpenPart {
+  kind: 'text' | 'reasoning' | 'call';
+  itemId: string;
+  /** Its place in `output`; unset until its `output_item.added` is written (text and reasoning wait for their first delta). */
+  index?: number;
+  text: string;
+  /** For a call: its call id and how the client calls it. */
+  callId?: string;
+  tool?: ResponsesToolName;
+}
+
+/**
+ * The Responses stream from neutral events, each written as it arrives: `response.created` and
+ * `response.in_progress`, then per part `response.output_item.added`, its deltas and `…done` events
+ * and `response.output_item.done`, then `response.completed` / `response.incomplete` /
+ * `response.failed` with the whole response. Every event has the next `sequence_number` from 0.
+ * A text part's signature becomes a reasoning item right after the message (when the client
+ * includes `reasoning.encrypted_content`). A freeform tool's input is sent as one delta when the
+ * call ends (its neutral arguments are JSON around the text, decoded only then).
+ */
+export function responsesStreamEncoder(options: ResponsesAnswerOptions): StreamEncoder {
+  const makeId = options.makeId ?? randomId;
+  const id = makeId('resp');
+  const createdAt = Math.floor((options.now ?? Date.now)() / 1000);
+  const output: Json[] = [];
+  const open = new Map<string, OpenPart>();
+  let sequence = 0;
+  let started = false;
+  let finished = false;
+
+  const sse = (type: string, data: Json): string => `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: sequence++, ...data })}\n\n`;
+  const snapshot = (ending: Omit<Ending, 'event'>, usage?: Usage) => responseObject(options, id, createdAt, output, ending, usage);
+
+  const start = (): string => {
+    if (started) return '';
+    started = true;
+    const response = snapshot({ status: 'in_progress', error: null, incomplete_details: null });
+    return sse('response.created', { response }) + sse('response.in_progress', { response });
+  };
+  const add = (part: OpenPart, item: Json): string => {
+    part.index = output.length;
+    output.push(item);
+    return sse('response.output_item.added', { output_index: part.index, item });
+  };
+  const done = (part: OpenPart, item: Json): string => {
+    output[part.index!] = item;
+    return sse('response.output_item.done', { output_index: part.index, item });
+  };
+  const where = (part: OpenPart): Json => ({ item_id: part.itemId, output_index: part.index });
+
+  const addText = (part: OpenPart): string =>
+    add(part, messageItem(part.itemId, '', 'in_progress')) + sse('response.content_part.added', { ...where(part), content_index: 0, part: outputText('') });
+  const addReasoning = (part: OpenPart): string => add(part, reasoningItem(part.itemId, '', undefined));
+  const addSummary = (part: OpenPart): string =>
+    sse('response.reasoning_summary_part.added', { ...where(part), summary_index: 0, part: { type: 'summary_text', text: '' } });
+
+  const endText = (part: OpenPart, status: string, signature?: string): string => {
+    let out = '';
+    if (part.text) {
+      out += sse('response.output_text.done', { ...where(part), content_index: 0, text: part.text, logprobs: [] });
+      out += sse('response.content_part.done', { ...where(part), content_index: 0, part: outputText(part.text) });
+      out += done(part, messageItem(part.itemId, part.text, status));
+    }
+    const encrypted = encryptedFor(options, signature);
+    if (encrypted !== undefined) {
+      const carrier: OpenPart = { kind: 'reasoning', itemId: makeId('rs'), text: '' };
+      const item = reasoningItem(carrier.itemId, '', encrypted);
+      out += add(carrier, item) + done(carrier, item);
+    }
+    return out;
+  };
+  const endReasoning = (part: OpenPart, signature?: string, redacted?: string): string => {
+    const encrypted = encryptedFor(options, signature, redacted);
+    if (!part.text && encrypted === undefined) return '';
+    let out = part.index === undefined ? addReasoning(part) : '';
+    if (part.text) {
+      out += sse('response.reasoning_summary_text.done', { ...where(part), summary_index: 0, text: part.text });
+      out += sse('response.reasoning_summary_part.done', { ...where(part), summary_index: 0, part: { type: 'summary_text', text: part.text } });
+    }
+    return out + done(part, reasoningItem(part.itemId, part.text, encrypted));
+  };
+  const endCall = (part: OpenPart, status: string): string => {
+    const tool = part.tool!;
+    if (tool.freeform) {
+      const input = freeformInput(part.text);
+      const delta = input ? sse('response.custom_tool_call_input.delta', { ...where(part), delta: input }) : '';
+      return delta + sse('response.custom_tool_call_input.done', { ...where(part), input }) + done(part, callItem(part.itemId, part.callId!, tool, input, status));
+    }
+    const args = part.text.trim() ? part.text : '{}';
+    return (
+      sse('response.function_call_arguments.done', { ...where(part), name: tool.name, arguments: args }) +
+      done(part, callItem(part.itemId, part.callId!, tool, args, status))
+    );
+  };
+  const close = (partId: string, status: string, signature?: string, redacted?: string): string => {
+    const part = open.get(partId);
+    if (!part) return '';
+    open.delete(partId);
+    if (part.kind === 'text') return endText(part, status, signature);
+    if (part.kind === 'reasoning') return endReasoning(part, signature, redacted);
+    return endCall(part, status);
+  };
+  const finish = (ending: Ending, usage?: Usage): string => {
+    finished = true;
+    const status = ending.status === 'completed' ? 'completed' : 'incomplete';
+    const closing = [...open.keys()].map((partId) => close(partId, status)).join('');
+    const { event, ...fields } = ending;
+    return closing + sse(event, { response: snapshot(fields, usage) });
+  };
+
+  const step = (event: AnswerEvent): string => {
+    const part = 'id' in event ? open.get(event.id) : undefined;
+    switch (event.type) {
+      case 'response-start':
+        return '';
+      case 'text-start':
+        open.set(event.id, { kind: 'text', itemId: makeId('msg'), text: '' });
+        return '';
+      case 'reasoning-start':
+        open.set(event.id, { kind: 'reasoning', itemId: makeId('rs'), text: '' });
+        return '';
+      case 'tool-call-start': {
+        const tool = toolFor(options, event.name, event.freeform);
+        const call: OpenPart = { kind: 'call', itemId: makeId(tool.freeform ? 'ctc' : 'fc'), text: '', callId: event.toolCallId, tool };
+        open.set(event.id, call);
+        return add(call, callItem(call.itemId, event.toolCallId, tool, '', 'in_progress'));
+      }
+      case 'text-delta': {
+        if (part?.kind !== 'text' || !event.delta) return '';
+        const opening = part.index === undefined ? addText(part) : '';
+        part.text += event.delta;
+        return opening + sse('response.output_text.delta', { ...where(part), content_index: 0, delta: event.delta, logprobs: [] });
+      }
+      case 'reasoning-delta': {
+        if (part?.kind !== 'reasoning' || !event.delta) return '';
+        let opening = part.index === undefined ? addReasoning(part) : '';
+        if (!part.text) opening += addSummary(part);
+        part.text += event.delta;
+        return opening + sse('response.reasoning_summary_text.delta', { ...where(part), summary_index: 0, delta: event.delta });
+      }
+      case 'tool-call-delta': {
+        if (part?.kind !== 'call' || !event.delta) return '';
+        part.text += event.delta;
+        return part.tool!.freeform ? '' : sse('response.function_call_arguments.delta', { ...where(part), delta: event.delta });
+      }
+      case 'text-end':
+        return close(event.id, 'completed', event.signature);
+      case 'reasoning-end':
+        return close(event.id, 'completed', event.signature, event.redacted);
+      case 'tool-call-end':
+        return close(event.id, 'completed');
+      case 'finish':
+        return finish(responsesEnding(event.reason, event.rawReason), event.usage);
+    }
+  };
+
+  return {
+    push(event) {
+      if (finished) return '';
+      return start() + step(event);
+    },
+    end() {
+      if (finished) return '';
+      const error = { code: 'server_error', message: 'the upstream answer ended before it was complete' };
+      return start() + finish({ event: 'response.failed', status: 'failed', error, incomplete_details: null });
+    },
+  };
+}
+
+/** Answer parts as output items, in the order the model made them (a text's signature as a reasoning item after it). */
+function outputItems(parts: AssistantPart[], options: ResponsesAnswerOptions, makeId: (prefix: string) => string): Json[] {
+  return parts.flatMap((part): Json[] => {
+    switch (part.type) {
+      case 'text': {
+        const encrypted = encryptedFor(options, part.signature);
+        return [
+          ...(part.text ? [messageItem(makeId('msg'), part.text, 'completed')] : []),
+          ...(encrypted === undefined ? [] : [reasoningItem(makeId('rs'), '', encrypted)]),
+        ];
+      }
+      case 'reasoning': {
+        const encrypted = encryptedFor(options, part.signature, part.redacted);
+        return part.text || encrypted !== undefined ? [reasoningItem(makeId('rs'), part.text, encrypted)] : [];
+      }
+      case 'tool-call': {
+        const tool = toolFor(options, part.name, part.freeform);
+        const args = tool.freeform ? freeformInput(part.input) : typeof part.input === 'string' ? part.input : JSON.stringify(part.input ?? {});
+        return [callItem(makeId(tool.freeform ? 'ctc' : 'fc'), part.id, tool, args, 'completed')];
+      }
+    }
+  });
+}
+
+/** A whole answer as the response object `responses.create` returns when not streamed. */
+export function renderResponsesAnswer(answer: Answer, options: ResponsesAnswerOptions): Json {
+  const makeId = options.makeId ?? randomId;
+  const { event: _event, ...ending } = responsesEnding(answer.finish.reason, answer.finish.rawReason);
+  const createdAt = Math.floor((options.now ?? Date.now)() / 1000);
+  return responseObject(options, makeId('resp'), createdAt, outputItems(answer.parts, options, makeId), ending, answer.finish.usage);
+}
