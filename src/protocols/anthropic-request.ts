@@ -266,7 +266,9 @@ export function toAnthropicRequest(req: ConversationRequest): Json {
   const toolChoice = toToolChoice(req);
   if (toolChoice) body.tool_choice = toolChoice;
   let maxTokens = req.maxOutputTokens ?? DEFAULT_MAX_TOKENS;
-  const thinking = toThinking(req.reasoning);
+  // Claude refuses thinking beside a forced tool choice; the tool the client demands wins.
+  const forced = toolChoice?.type === 'any' || toolChoice?.type === 'tool';
+  const thinking = forced ? undefined : toThinking(req.reasoning);
   if (thinking?.type === 'enabled') {
     // Messages wants max_tokens above the budget: the client's limit wins, else the limit grows.
     if (thinking.budget_tokens >= maxTokens && req.maxOutputTokens === undefined) maxTokens = thinking.budget_tokens + DEFAULT_MAX_TOKENS;
@@ -280,9 +282,12 @@ export function toAnthropicRequest(req: ConversationRequest): Json {
   // JSON without a schema has no Messages counterpart (there is no plain JSON mode): left out.
   if (req.responseFormat?.type === 'json' && req.responseFormat.schema) outputConfig.format = { type: 'json_schema', schema: req.responseFormat.schema };
   if (Object.keys(outputConfig).length) body.output_config = outputConfig;
-  if (req.temperature !== undefined) body.temperature = req.temperature;
-  if (req.topP !== undefined) body.top_p = req.topP;
-  if (req.topK !== undefined) body.top_k = req.topK;
+  // With thinking on, Claude takes no temperature or top_k other than the default and top_p only
+  // from 0.95: sampling settings, not meaning, so they are left out rather than refused.
+  const thinks = body.thinking !== undefined;
+  if (req.temperature !== undefined && (!thinks || req.temperature === 1)) body.temperature = req.temperature;
+  if (req.topP !== undefined && (!thinks || req.topP >= 0.95)) body.top_p = req.topP;
+  if (req.topK !== undefined && !thinks) body.top_k = req.topK;
   if (req.stopSequences?.length) body.stop_sequences = req.stopSequences;
   body.stream = req.stream;
   return body;

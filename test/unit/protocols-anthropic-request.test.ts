@@ -311,6 +311,13 @@ describe('toAnthropicRequest: a Messages body for Claude on Vertex', () => {
     ['effort high -> budget 16384', { maxOutputTokens: 32000, reasoning: { effort: 'high', includeThoughts: true } }, { thinking: { type: 'enabled', budget_tokens: 16384 } }],
     ['effort xhigh -> budget 32000', { reasoning: { effort: 'xhigh', includeThoughts: true } }, { thinking: { type: 'enabled', budget_tokens: 32000 }, max_tokens: 40192 }],
     ['effort none -> no thinking', { reasoning: { effort: 'none', includeThoughts: false } }, { thinking: undefined }],
+    ['thinking beside a forced tool choice is left out (Claude refuses the pair)', { tools: [fn], toolChoice: { type: 'required' }, reasoning: { budgetTokens: 2048, includeThoughts: true } },
+      { tool_choice: { type: 'any' }, thinking: undefined }],
+    ['thinking beside tool_choice auto stays', { tools: [fn], toolChoice: { type: 'auto' }, reasoning: { budgetTokens: 2048, includeThoughts: true } },
+      { tool_choice: { type: 'auto' }, thinking: { type: 'enabled', budget_tokens: 2048 } }],
+    ['with thinking: temperature and top_k left out, top_p under 0.95 left out', { temperature: 0.3, topP: 0.9, topK: 5, reasoning: { adaptive: true, includeThoughts: true } },
+      { temperature: undefined, top_p: undefined, top_k: undefined }],
+    ['with thinking: temperature 1 and top_p 0.95 kept', { temperature: 1, topP: 0.95, reasoning: { adaptive: true, includeThoughts: true } }, { temperature: 1, top_p: 0.95 }],
     ['json with a schema -> output_config.format', { responseFormat: { type: 'json', schema: { type: 'object' } } }, { output_config: { format: { type: 'json_schema', schema: { type: 'object' } } } }],
     ['json without a schema has no counterpart: left out', { responseFormat: { type: 'json' } }, { output_config: undefined }],
   ];
