@@ -56,7 +56,8 @@ export function anthropicAnswerDecoder({ stream }: { stream: boolean }): StreamD
       return drain();
     },
     end() {
-      parser.reset({ consume: true });
+      // A last event the upstream did not end with a blank line is still an event.
+      parser.feed('\n\n');
       return [...drain(), ...reader.close()];
     },
   };
