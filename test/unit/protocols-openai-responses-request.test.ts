@@ -218,6 +218,7 @@ const rows: Row[] = [
             { type: 'input_file', file_data: `data:application/pdf;base64,JVBERi0=` },
             { type: 'input_file', filename: 'notes.txt', file_data: 'aGk=' },
             { type: 'input_file', file_url: 'https://example.com/spec.pdf' },
+            { type: 'input_file', file_data: 'data:text/csv,a%2Cb' },
           ],
         },
       ],
@@ -229,6 +230,7 @@ const rows: Row[] = [
         { type: 'file', mediaType: 'application/pdf', data: { base64: 'JVBERi0=' } },
         { type: 'file', mediaType: 'text/plain', data: { base64: 'aGk=' } },
         { type: 'file', mediaType: 'application/pdf', data: { url: 'https://example.com/spec.pdf' } },
+        { type: 'file', mediaType: 'text/csv', data: { base64: Buffer.from('a,b').toString('base64') } },
       ],
     },
   },
@@ -505,6 +507,8 @@ const refused: { name: string; body: Json; field: string; message: RegExp }[] = 
   { name: 'tool_choice naming an undeclared function', body: { tools: [], tool_choice: { type: 'function', name: 'nope' } }, field: 'tool_choice', message: /nope, which is not in tools/ },
   { name: 'tool_choice web_search without the tool', body: { tool_choice: { type: 'web_search_preview' } }, field: 'tool_choice', message: /not in tools/ },
   { name: 'no input', body: { input: undefined }, field: 'input', message: /send the conversation/ },
+  { name: 'a malformed data: URL without a type to go by', body: { input: [{ role: 'user', content: [{ type: 'input_file', file_data: 'data:,%E0%A4%A' }] }] }, field: 'input[0].content[0].filename', message: /cannot be told/ },
+  { name: 'an image URL that is neither data: nor http(s)', body: { input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'file:///etc/passwd' }] }] }, field: 'input[0].content[0].image_url', message: /data: URL or an http/ },
 ];
 
 describe('fromResponsesRequest: what gets a 400 naming the field', () => {
