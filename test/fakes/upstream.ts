@@ -1,14 +1,24 @@
 /**
  * FakeUpstream: a small node:http stand-in for Vertex AI and the Gemini API, for tests, the demo and
  * the benchmarks (dependency-free, bundle-safe). It checks each Bearer token with the function it
- * was given (FakeGoogle's `isAccessTokenValid`), records every request, answers with an echo of the
- * prompt in each protocol's own format (JSON or SSE, at a controllable pace), and plays scripted
+ * was given (FakeGoogle's `isAccessTokenValid`), records every request, and plays scripted
  * per-account failures: any HTTP status with Google's error JSON, a connection reset before the
  * headers or in the middle of a stream, or a hang.
+ *
+ * On the Gemini routes and Claude on Vertex it validates bodies the way Google and Anthropic do
+ * (gemini-validate.ts, anthropic-validate.ts: a 400 naming the field) and answers with the scripted
+ * model (scripted-model.ts: tool results, `[[call NAME ARGS]]`, `[[think]]`, `[[max_tokens]]`,
+ * `[[safety]]`, `[[stop:SEQ]]`, else an echo of the prompt). The OpenAI-compatible routes echo.
+ * Answers come in each protocol's own format (JSON or SSE, at a controllable pace).
  */
 import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { anthropicError, validateAnthropicRequest } from './anthropic-validate';
+import { anthropicInputWords, anthropicTurn, renderAnthropicReply } from './anthropic-script';
+import { geminiInputWords, geminiStreamWrites, geminiTurn, renderGeminiReply } from './gemini-script';
+import { validateGeminiRequest, type GeminiMethod } from './gemini-validate';
+import { createMint, planAnswer, splitText } from './scripted-model';
 
 export type UpstreamRoute =
   | 'vertex-openai'
@@ -65,9 +75,22 @@ export interface FakeUpstreamOptions {
   pace?: { chunks: number; intervalMs: number };
 }
 
-interface Turn {
-  model: string;
-  prompt: string;
+/** A Gemini generateContent body as tests look at it (loosely typed). */
+export interface GeminiBody {
+  contents: { role?: string; parts: Record<string, unknown>[] }[];
+  systemInstruction?: { parts: Record<string, unknown>[] };
+  tools?: { functionDeclarations?: { name: string; parameters?: Record<string, unknown>; parametersJsonSchema?: unknown }[] }[];
+  toolConfig?: Record<string, unknown>;
+  generationConfig?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+/** A Messages body sent to Claude on Vertex (loosely typed). */
+export interface AnthropicBody {
+  messages: { role: string; content: string | Record<string, unknown>[] }[];
+  system?: unknown;
+  tools?: Record<string, unknown>[];
+  [key: string]: unknown;
 }
 
 const GOOGLE_STATUS: Record<number, string> = {
@@ -80,6 +103,7 @@ export class FakeUpstream {
   private rules: FailureRule[] = [];
   private paceValue: { chunks: number; intervalMs: number };
   private idCounter = 0;
+  private readonly mint = createMint();
   private readonly waiters = new Set<() => void>();
 
   private constructor(
@@ -117,6 +141,24 @@ export class FakeUpstream {
 
   requestsFor(email: string): UpstreamRequest[] {
     return this.requests.filter((r) => r.email === email);
+  }
+
+  /** The newest request, or the newest on one of `routes`. */
+  lastRequest(...routes: UpstreamRoute[]): UpstreamRequest | undefined {
+    for (let i = this.requests.length - 1; i >= 0; i--) {
+      if (routes.length === 0 || routes.includes(this.requests[i].route)) return this.requests[i];
+    }
+    return undefined;
+  }
+
+  /** The body of the newest request on a Gemini route (Vertex or the Gemini API). */
+  lastGeminiBody(): GeminiBody | undefined {
+    return this.lastRequest('vertex-gemini', 'gemini-api')?.body as GeminiBody | undefined;
+  }
+
+  /** The body of the newest Messages request to Claude on Vertex. */
+  lastAnthropicBody(): AnthropicBody | undefined {
+    return this.lastRequest('vertex-anthropic')?.body as AnthropicBody | undefined;
   }
 
   /** The first request (already seen or still to come) matching `predicate`. */
@@ -188,9 +230,19 @@ export class FakeUpstream {
     const failure = this.takeFailure(record);
     if (failure) return this.playFailure(res, record, failure);
     if (record.route === 'unknown' || req.method !== 'POST') return this.googleError(res, record, 404, `The requested URL ${url.pathname} was not found on this server.`);
-    const invalid = checkRequest(record);
+    const invalid = checkRequest(record) ?? validateBody(record);
+    if (invalid && (record.route === 'vertex-anthropic' || record.route === 'vertex-anthropic-count-tokens')) {
+      return this.anthropicError(res, record, invalid);
+    }
     if (invalid) return this.googleError(res, record, 400, invalid);
     this.answer(res, record);
+  }
+
+  /** Claude's own 400, which Vertex passes through in Anthropic's shape. */
+  private anthropicError(res: ServerResponse, record: UpstreamRequest, message: string): void {
+    record.status = 400;
+    res.writeHead(400, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(anthropicError(message)));
   }
 
   private takeFailure(record: UpstreamRequest): UpstreamFailure | undefined {
@@ -238,13 +290,10 @@ export class FakeUpstream {
 
   /** A successful answer in the route's format; `cutAfter` chunks then a reset, for mid-stream failures. */
   private answer(res: ServerResponse, record: UpstreamRequest, cutAfter?: number): void {
-    const turn: Turn = { model: record.model ?? 'unknown', prompt: promptOf(record) };
-    const reply = `echo: ${turn.prompt}`;
-    const id = `fake-${++this.idCounter}`;
+    const reply = this.reply(record, `fake-${++this.idCounter}`);
     record.status = 200;
-    const stream = isStream(record);
-    if (!stream) {
-      const json = JSON.stringify(completeAnswer(record, turn, reply, id));
+    if (!isStream(record)) {
+      const json = JSON.stringify(reply.whole);
       res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });
       if (cutAfter !== undefined) {
         res.write(json.slice(0, Math.floor(json.length / 2)));
@@ -254,7 +303,7 @@ export class FakeUpstream {
       res.end(json);
       return;
     }
-    const events = streamEvents(record, turn, splitText(reply, this.paceValue.chunks), id);
+    const events = reply.events;
     const gemini = record.route === 'vertex-gemini' || record.route === 'gemini-api';
     const sse = !gemini || record.query.get('alt') === 'sse';
     res.writeHead(200, { 'content-type': sse ? 'text/event-stream' : 'application/json' });
@@ -276,6 +325,32 @@ export class FakeUpstream {
       else setImmediate(next);
     };
     next();
+  }
+
+  /** The answer, whole and as the stream's writes: the scripted model on Gemini and Claude, the echo on the OpenAI routes. */
+  private reply(record: UpstreamRequest, id: string): { whole: unknown; events: string[] } {
+    const body = record.body as Record<string, unknown>;
+    const model = record.model ?? 'unknown';
+    const chunks = this.paceValue.chunks;
+    switch (record.route) {
+      case 'vertex-gemini':
+      case 'gemini-api': {
+        if (record.path.endsWith(':countTokens')) return { whole: { totalTokens: geminiInputWords(body) }, events: [] };
+        const r = renderGeminiReply(planAnswer(geminiTurn(body)), { model, body, mint: this.mint, responseId: id, chunks });
+        return { whole: r.whole, events: geminiStreamWrites(r.chunks, record.query.get('alt') === 'sse') };
+      }
+      case 'vertex-anthropic': {
+        const r = renderAnthropicReply(planAnswer(anthropicTurn(body)), { model, body, mint: this.mint, messageId: `msg_${id}`, chunks });
+        return { whole: r.whole, events: r.events };
+      }
+      case 'vertex-anthropic-count-tokens':
+        return { whole: { input_tokens: anthropicInputWords(body) }, events: [] };
+      default: {
+        const prompt = promptOf(body);
+        const reply = `echo: ${prompt}`;
+        return { whole: chatCompletion(model, prompt, reply, id), events: chatStreamEvents(model, splitText(reply, chunks), id) };
+      }
+    }
   }
 }
 
@@ -327,6 +402,15 @@ function checkRequest(record: UpstreamRequest): string | undefined {
   }
 }
 
+/** The Gemini and Claude bodies checked as the real services check them. */
+function validateBody(record: UpstreamRequest): string | undefined {
+  const body = record.body as Record<string, unknown>;
+  if (record.route === 'vertex-anthropic' || record.route === 'vertex-anthropic-count-tokens') return validateAnthropicRequest(body);
+  if (record.route !== 'vertex-gemini' && record.route !== 'gemini-api') return undefined;
+  const method = record.path.slice(record.path.lastIndexOf(':') + 1) as GeminiMethod;
+  return validateGeminiRequest(body, { route: record.route, method, model: record.model ?? '' });
+}
+
 const isStream = (record: UpstreamRequest): boolean => {
   if (record.route === 'vertex-gemini' || record.route === 'gemini-api') return record.path.endsWith(':streamGenerateContent');
   if (record.route === 'vertex-anthropic') return record.path.endsWith(':streamRawPredict');
@@ -341,104 +425,38 @@ const textOf = (content: unknown): string => {
   return '';
 };
 
-/** The last user turn's text, whatever the protocol. */
-function promptOf(record: UpstreamRequest): string {
-  const body = record.body as Record<string, unknown>;
-  const messages = Array.isArray(body.messages) ? (body.messages as { role?: string; content?: unknown }[]) : undefined;
-  if (messages) {
-    const user = [...messages].reverse().find((m) => m.role === 'user') ?? messages[messages.length - 1];
-    return textOf(user?.content);
-  }
-  const contents = (body.contents ?? (body.generateContentRequest as { contents?: unknown } | undefined)?.contents) as
-    | { parts?: unknown }[]
-    | undefined;
-  if (Array.isArray(contents) && contents.length > 0) return textOf(contents[contents.length - 1].parts);
-  return '';
+/** The last user message's text (OpenAI chat bodies). */
+function promptOf(body: Record<string, unknown>): string {
+  const messages = Array.isArray(body.messages) ? (body.messages as { role?: string; content?: unknown }[]) : [];
+  const user = [...messages].reverse().find((m) => m.role === 'user') ?? messages[messages.length - 1];
+  return textOf(user?.content);
 }
 
 const countTokens = (text: string): number => text.split(/\s+/).filter(Boolean).length;
 
-function splitText(text: string, chunks: number): string[] {
-  const n = Math.max(1, chunks);
-  return Array.from({ length: n }, (_, i) => text.slice(Math.floor((i * text.length) / n), Math.floor(((i + 1) * text.length) / n)));
-}
-
-function completeAnswer(record: UpstreamRequest, turn: Turn, reply: string, id: string): unknown {
-  const input = countTokens(turn.prompt);
+function chatCompletion(model: string, prompt: string, reply: string, id: string): unknown {
+  const input = countTokens(prompt);
   const output = countTokens(reply);
-  switch (record.route) {
-    case 'vertex-openai':
-    case 'gemini-api-openai':
-      return {
-        id: `chatcmpl-${id}`,
-        object: 'chat.completion',
-        created: Math.floor(Date.now() / 1000),
-        model: turn.model,
-        choices: [{ index: 0, message: { role: 'assistant', content: reply }, finish_reason: 'stop' }],
-        usage: { prompt_tokens: input, completion_tokens: output, total_tokens: input + output },
-      };
-    case 'vertex-anthropic':
-      return {
-        id: `msg_${id}`,
-        type: 'message',
-        role: 'assistant',
-        model: turn.model,
-        content: [{ type: 'text', text: reply }],
-        stop_reason: 'end_turn',
-        stop_sequence: null,
-        usage: { input_tokens: input, output_tokens: output },
-      };
-    case 'vertex-anthropic-count-tokens':
-      return { input_tokens: input };
-    default:
-      if (record.path.endsWith(':countTokens')) return { totalTokens: input };
-      return geminiChunk(turn, reply, true, input, output);
-  }
-}
-
-function geminiChunk(turn: Turn, text: string, last: boolean, input: number, output: number): unknown {
   return {
-    candidates: [{ content: { role: 'model', parts: [{ text }] }, index: 0, ...(last ? { finishReason: 'STOP' } : {}) }],
-    usageMetadata: { promptTokenCount: input, candidatesTokenCount: output, totalTokenCount: input + output },
-    modelVersion: turn.model,
+    id: `chatcmpl-${id}`,
+    object: 'chat.completion',
+    created: Math.floor(Date.now() / 1000),
+    model,
+    choices: [{ index: 0, message: { role: 'assistant', content: reply }, finish_reason: 'stop' }],
+    usage: { prompt_tokens: input, completion_tokens: output, total_tokens: input + output },
   };
 }
 
-function streamEvents(record: UpstreamRequest, turn: Turn, pieces: string[], id: string): string[] {
-  const input = countTokens(turn.prompt);
-  const output = countTokens(pieces.join(''));
-  const sse = (data: unknown, event?: string): string => `${event ? `event: ${event}\n` : ''}data: ${JSON.stringify(data)}\n\n`;
-  switch (record.route) {
-    case 'vertex-openai':
-    case 'gemini-api-openai': {
-      const created = Math.floor(Date.now() / 1000);
-      const chunk = (delta: object, finish: string | null): string =>
-        sse({ id: `chatcmpl-${id}`, object: 'chat.completion.chunk', created, model: turn.model, choices: [{ index: 0, delta, finish_reason: finish }] });
-      return [
-        ...pieces.map((content, i) => chunk(i === 0 ? { role: 'assistant', content } : { content }, null)),
-        chunk({}, 'stop'),
-        'data: [DONE]\n\n',
-      ];
-    }
-    case 'vertex-anthropic':
-      return [
-        sse({
-          type: 'message_start',
-          message: { id: `msg_${id}`, type: 'message', role: 'assistant', model: turn.model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: input, output_tokens: 1 } },
-        }, 'message_start'),
-        sse({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }, 'content_block_start'),
-        sse({ type: 'ping' }, 'ping'),
-        ...pieces.map((text) => sse({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } }, 'content_block_delta')),
-        sse({ type: 'content_block_stop', index: 0 }, 'content_block_stop'),
-        sse({ type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: output } }, 'message_delta'),
-        sse({ type: 'message_stop' }, 'message_stop'),
-      ];
-    default: {
-      const chunks = pieces.map((text, i) => geminiChunk(turn, text, i === pieces.length - 1, input, output));
-      if (record.query.get('alt') === 'sse') return chunks.map((c) => `data: ${JSON.stringify(c)}\r\n\r\n`);
-      return chunks.map((c, i) => `${i === 0 ? '[' : ',\r\n'}${JSON.stringify(c)}${i === chunks.length - 1 ? ']' : ''}`);
-    }
-  }
+function chatStreamEvents(model: string, pieces: string[], id: string): string[] {
+  const created = Math.floor(Date.now() / 1000);
+  const sse = (data: unknown): string => `data: ${JSON.stringify(data)}\n\n`;
+  const chunk = (delta: object, finish: string | null): string =>
+    sse({ id: `chatcmpl-${id}`, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish }] });
+  return [
+    ...pieces.map((content, i) => chunk(i === 0 ? { role: 'assistant', content } : { content }, null)),
+    chunk({}, 'stop'),
+    'data: [DONE]\n\n',
+  ];
 }
 
 function defaultMessage(status: number, record: UpstreamRequest): string {
