@@ -294,9 +294,15 @@ const signatureBlock = (index: number, signature: string): string =>
 
 interface EncodedBlock {
   kind: 'text' | 'thinking' | 'tool';
-  /** Unset for a thinking block not yet opened (it may turn out to be redacted). */
+  /**
+   * Unset while a text or thinking block has said nothing: it opens with its first delta, so an
+   * empty part makes no empty block (Messages refuses empty text blocks sent back), and reasoning
+   * that turns out redacted becomes a `redacted_thinking` block.
+   */
   index?: number;
 }
+
+const EMPTY_BLOCK = { text: { type: 'text', text: '' }, thinking: { type: 'thinking', thinking: '', signature: '' }, tool: {} };
 
 /**
  * Anthropic's stream from neutral events, each written as it arrives: `message_start` (with the
@@ -319,6 +325,10 @@ export function anthropicStreamEncoder({ model }: { model: string }): StreamEnco
     block.index = nextIndex++;
     return sse('content_block_start', { index: block.index, content_block: contentBlock });
   };
+  const write = (block: EncodedBlock, delta: Json): string => {
+    const opening = block.index === undefined ? open(block, EMPTY_BLOCK[block.kind]) : '';
+    return opening + sse('content_block_delta', { index: block.index, delta });
+  };
   const close = (id: string): string => {
     const block = blocks.get(id);
     blocks.delete(id);
@@ -339,11 +349,9 @@ export function anthropicStreamEncoder({ model }: { model: string }): StreamEnco
       switch (event.type) {
         case 'response-start':
           return head;
-        case 'text-start': {
-          const b: EncodedBlock = { kind: 'text' };
-          blocks.set(event.id, b);
-          return head + open(b, { type: 'text', text: '' });
-        }
+        case 'text-start':
+          blocks.set(event.id, { kind: 'text' });
+          return head;
         case 'reasoning-start':
           blocks.set(event.id, { kind: 'thinking' });
           return head;
@@ -354,15 +362,13 @@ export function anthropicStreamEncoder({ model }: { model: string }): StreamEnco
         }
         case 'text-delta':
           if (block?.kind !== 'text' || !event.delta) return head;
-          return head + sse('content_block_delta', { index: block.index, delta: { type: 'text_delta', text: event.delta } });
-        case 'reasoning-delta': {
+          return head + write(block, { type: 'text_delta', text: event.delta });
+        case 'reasoning-delta':
           if (block?.kind !== 'thinking' || !event.delta) return head;
-          const opening = block.index === undefined ? open(block, { type: 'thinking', thinking: '', signature: '' }) : '';
-          return head + opening + sse('content_block_delta', { index: block.index, delta: { type: 'thinking_delta', thinking: event.delta } });
-        }
+          return head + write(block, { type: 'thinking_delta', thinking: event.delta });
         case 'tool-call-delta':
           if (block?.kind !== 'tool' || !event.delta) return head;
-          return head + sse('content_block_delta', { index: block.index, delta: { type: 'input_json_delta', partial_json: event.delta } });
+          return head + write(block, { type: 'input_json_delta', partial_json: event.delta });
         case 'text-end': {
           const text = head + close(event.id);
           return event.signature ? text + signatureBlock(nextIndex++, event.signature) : text;
@@ -372,9 +378,9 @@ export function anthropicStreamEncoder({ model }: { model: string }): StreamEnco
           if (block.index === undefined && event.redacted !== undefined) {
             return head + open(block, { type: 'redacted_thinking', data: event.redacted }) + close(event.id);
           }
-          const opening = block.index === undefined ? open(block, { type: 'thinking', thinking: '', signature: '' }) : '';
-          const signature = event.signature ? sse('content_block_delta', { index: block.index, delta: { type: 'signature_delta', signature: event.signature } }) : '';
-          return head + opening + signature + close(event.id);
+          // Unsigned reasoning that said nothing makes no block.
+          const signature = event.signature ? write(block, { type: 'signature_delta', signature: event.signature }) : '';
+          return head + signature + close(event.id);
         }
         case 'tool-call-end':
           return head + close(event.id);

@@ -225,8 +225,9 @@ describe('anthropicStreamEncoder: events -> Anthropic SSE', () => {
         'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"thinking about it"}}\n\n',
       'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"gemini.c2lnLTE="}}\n\n' +
         'event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\n',
-      'event: content_block_start\ndata: {"type":"content_block_start","index":1,"content_block":{"type":"text","text":""}}\n\n',
-      'event: content_block_delta\ndata: {"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"Hi"}}\n\n',
+      '',
+      'event: content_block_start\ndata: {"type":"content_block_start","index":1,"content_block":{"type":"text","text":""}}\n\n' +
+        'event: content_block_delta\ndata: {"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"Hi"}}\n\n',
       'event: content_block_stop\ndata: {"type":"content_block_stop","index":1}\n\n',
       'event: content_block_start\ndata: {"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"tpsig_00_c2ln","name":"Bash","input":{}}}\n\n',
       'event: content_block_delta\ndata: {"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"{\\"command\\":\\"ls\\"}"}}\n\n',
@@ -245,6 +246,18 @@ describe('anthropicStreamEncoder: events -> Anthropic SSE', () => {
       'event: content_block_delta\ndata: {"type":"content_block_delta","index":1,"delta":{"type":"signature_delta","signature":"gemini.dGV4dA=="}}\n\n' +
       'event: content_block_stop\ndata: {"type":"content_block_stop","index":1}\n\n' +
       'event: message_delta'), text);
+  });
+
+  test('an empty text part or unsigned empty reasoning makes no block', () => {
+    const writes = encode([{ type: 'response-start', id: 'r', model: 'g' }, { type: 'text-start', id: 't' }, { type: 'text-delta', id: 't', delta: '' }, { type: 'text-end', id: 't' },
+      { type: 'reasoning-start', id: 'r' }, { type: 'reasoning-end', id: 'r' }, { type: 'text-start', id: 'u' }, { type: 'text-delta', id: 'u', delta: 'x' }, { type: 'text-end', id: 'u' }, finish('stop')]);
+    assert.deepEqual(writes.slice(1, 6), ['', '', '', '', '']);
+    assert.ok(writes[7].includes('"index":0,"content_block":{"type":"text","text":""}'), writes[7]);
+  });
+
+  test('an empty text part with a signature -> only the signature block', () => {
+    const writes = encode([{ type: 'text-start', id: 't' }, { type: 'text-end', id: 't', signature: 'gemini.cw==' }]);
+    assert.ok(writes[1].startsWith('event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}}'), writes[1]);
   });
 
   test('redacted reasoning -> a redacted_thinking block', () => {
@@ -270,7 +283,7 @@ describe('anthropicStreamEncoder: events -> Anthropic SSE', () => {
   }
 
   test('no response-start: message_start comes first anyway, with a msg_ id', () => {
-    const [first] = encode([{ type: 'text-start', id: 't' }, finish('stop')]);
+    const [first] = encode([{ type: 'tool-call-start', id: 'c', toolCallId: 'call_1', name: 'f' }, finish('stop')]);
     assert.match(first, /^event: message_start\ndata: \{"type":"message_start","message":\{"id":"msg_[0-9a-f]{24}",.*\n\nevent: ping\n.*\n\nevent: content_block_start\n/s);
   });
 
