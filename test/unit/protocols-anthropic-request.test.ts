@@ -339,3 +339,32 @@ describe('toAnthropicRequest: a Messages body for Claude on Vertex', () => {
     });
   }
 });
+
+describe('Anthropic -> neutral -> Anthropic keeps what Claude needs', () => {
+  test('a Claude conversation with signed thinking, images, parallel tools and results comes back the same', () => {
+    const body = {
+      model: 'claude-sonnet-4-5',
+      system: [{ type: 'text', text: 'be brief' }],
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: 'what is in these?' }, { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0K' } }] },
+        { role: 'assistant', content: [
+          { type: 'thinking', thinking: 'look at both', signature: 'EqQBCkYIBRgC' },
+          { type: 'redacted_thinking', data: 'EmwKAhgB' },
+          { type: 'tool_use', id: 'toolu_a', name: 'Read', input: { path: 'a' } },
+          { type: 'tool_use', id: 'toolu_b', name: 'Read', input: { path: 'b' } },
+        ] },
+        { role: 'user', content: [
+          { type: 'tool_result', tool_use_id: 'toolu_a', content: [{ type: 'text', text: 'A' }] },
+          { type: 'tool_result', tool_use_id: 'toolu_b', content: [{ type: 'text', text: 'B' }], is_error: true },
+        ] },
+      ],
+      tools: [{ name: 'Read', description: 'reads', input_schema: { type: 'object', properties: { path: { type: 'string' } } } }],
+      tool_choice: { type: 'auto', disable_parallel_tool_use: true },
+      max_tokens: 4096,
+      thinking: { type: 'enabled', budget_tokens: 2048 },
+      stop_sequences: ['END'],
+      stream: true,
+    };
+    assert.deepEqual(toAnthropicRequest(fromAnthropicRequest(body, 'claude-sonnet-4-5')), body);
+  });
+});
