@@ -100,6 +100,9 @@ export function callItem(id: string, callId: string, tool: ResponsesToolName, ar
   return { id, type: 'function_call', status, call_id: callId, name: tool.name, arguments: args, ...namespace };
 }
 
+/** The neutral names of the client's freeform tools (for an upstream decoder that can mark their calls freeform). */
+export const freeformToolNames = (options: ResponsesAnswerOptions): string[] => [...options.tools].filter(([, tool]) => tool.freeform).map(([name]) => name);
+
 export const toolFor = (options: ResponsesAnswerOptions, name: string, freeform?: boolean): ResponsesToolName => {
   const tool = options.tools.get(name) ?? { name, freeform: false };
   return freeform && !tool.freeform ? { ...tool, freeform: true } : tool;
@@ -145,6 +148,8 @@ interface OpenPart {
   /** For a call: its call id and how the client calls it. */
   callId?: string;
   tool?: ResponsesToolName;
+  /** A call the upstream already marked freeform: its deltas are the raw input, not JSON around it. */
+  raw?: boolean;
 }
 
 /**
@@ -153,8 +158,9 @@ interface OpenPart {
  * and `response.output_item.done`, then `response.completed` / `response.incomplete` /
  * `response.failed` with the whole response. Every event has the next `sequence_number` from 0.
  * A text part's signature becomes a reasoning item right after the message (when the client
- * includes `reasoning.encrypted_content`). A freeform tool's input is sent as one delta when the
- * call ends (its neutral arguments are JSON around the text, decoded only then).
+ * includes `reasoning.encrypted_content`). A freeform tool's input streams as it comes when the
+ * upstream marks the call freeform (its deltas are then the raw text); otherwise the neutral
+ * arguments are JSON around the text, decoded when the call ends and sent as one delta.
  */
 export function responsesStreamEncoder(options: ResponsesAnswerOptions): StreamEncoder {
   const makeId = options.makeId ?? randomId;
@@ -220,8 +226,8 @@ export function responsesStreamEncoder(options: ResponsesAnswerOptions): StreamE
   const endCall = (part: OpenPart, status: string): string => {
     const tool = part.tool!;
     if (tool.freeform) {
-      const input = freeformInput(part.text);
-      const delta = input ? sse('response.custom_tool_call_input.delta', { ...where(part), delta: input }) : '';
+      const input = part.raw ? part.text : freeformInput(part.text);
+      const delta = input && !part.raw ? sse('response.custom_tool_call_input.delta', { ...where(part), delta: input }) : '';
       return delta + sse('response.custom_tool_call_input.done', { ...where(part), input }) + done(part, callItem(part.itemId, part.callId!, tool, input, status));
     }
     const args = part.text.trim() ? part.text : '{}';
@@ -259,7 +265,7 @@ export function responsesStreamEncoder(options: ResponsesAnswerOptions): StreamE
         return '';
       case 'tool-call-start': {
         const tool = toolFor(options, event.name, event.freeform);
-        const call: OpenPart = { kind: 'call', itemId: makeId(tool.freeform ? 'ctc' : 'fc'), text: '', callId: event.toolCallId, tool };
+        const call: OpenPart = { kind: 'call', itemId: makeId(tool.freeform ? 'ctc' : 'fc'), text: '', callId: event.toolCallId, tool, raw: event.freeform === true };
         open.set(event.id, call);
         return add(call, callItem(call.itemId, event.toolCallId, tool, '', 'in_progress'));
       }
@@ -279,7 +285,8 @@ export function responsesStreamEncoder(options: ResponsesAnswerOptions): StreamE
       case 'tool-call-delta': {
         if (part?.kind !== 'call' || !event.delta) return '';
         part.text += event.delta;
-        return part.tool!.freeform ? '' : sse('response.function_call_arguments.delta', { ...where(part), delta: event.delta });
+        if (!part.tool!.freeform) return sse('response.function_call_arguments.delta', { ...where(part), delta: event.delta });
+        return part.raw ? sse('response.custom_tool_call_input.delta', { ...where(part), delta: event.delta }) : '';
       }
       case 'text-end':
         return close(event.id, 'completed', event.signature);
@@ -322,7 +329,8 @@ function outputItems(parts: AssistantPart[], options: ResponsesAnswerOptions, ma
       }
       case 'tool-call': {
         const tool = toolFor(options, part.name, part.freeform);
-        const args = tool.freeform ? freeformInput(part.input) : typeof part.input === 'string' ? part.input : JSON.stringify(part.input ?? {});
+        const input = part.freeform && typeof part.input === 'string' ? part.input : freeformInput(part.input);
+        const args = tool.freeform ? input : typeof part.input === 'string' ? part.input : JSON.stringify(part.input ?? {});
         return [callItem(makeId(tool.freeform ? 'ctc' : 'fc'), part.id, tool, args, 'completed')];
       }
     }

@@ -5,4 +5,4 @@
  * (`openai-responses-stream.ts`).
  */
 export { fromResponsesRequest, type ResponsesRequest } from './openai-responses-request';
-export { renderResponsesAnswer, responsesStreamEncoder, type ResponsesAnswerOptions, type ResponsesToolName } from './openai-responses-stream';
+export { freeformToolNames, renderResponsesAnswer, responsesStreamEncoder, type ResponsesAnswerOptions, type ResponsesToolName } from './openai-responses-stream';

@@ -4,7 +4,7 @@ import OpenAI from 'openai';
 import type { Response as OpenAIResponse, ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { accumulateResponse } from 'openai/lib/responses/ResponseAccumulator';
 import { collectAnswer, type AnswerEvent } from '../../src/protocols/conversation';
-import { fromResponsesRequest, renderResponsesAnswer, responsesStreamEncoder, type ResponsesAnswerOptions } from '../../src/protocols/openai-responses';
+import { freeformToolNames, fromResponsesRequest, renderResponsesAnswer, responsesStreamEncoder, type ResponsesAnswerOptions } from '../../src/protocols/openai-responses';
 
 type Json = Record<string, unknown>;
 
@@ -250,6 +250,45 @@ describe('responsesStreamEncoder: the event sequence', () => {
         { type: 'response.output_item.done', output_index: 0, item: call },
       ],
     );
+  });
+
+  test('a call the upstream marks freeform: its raw input streams as it comes and is not decoded', () => {
+    const tools = new Map([['apply_patch', { name: 'apply_patch', freeform: true }]]);
+    const raw = '{"input":"this is the raw text"}';
+    const events = parse(
+      encode(
+        [
+          start,
+          { type: 'tool-call-start', id: 'c', toolCallId: 'call_patch', name: 'apply_patch', freeform: true },
+          { type: 'tool-call-delta', id: 'c', delta: raw.slice(0, 9) },
+          { type: 'tool-call-delta', id: 'c', delta: raw.slice(9) },
+          { type: 'tool-call-end', id: 'c' },
+          stop('tool-calls'),
+        ],
+        options({ tools }),
+      ),
+    );
+    const where = { item_id: 'ctc_1', output_index: 0 };
+    assert.deepEqual(
+      events.slice(3, -1).map(({ sequence_number: _, ...rest }) => rest),
+      [
+        { type: 'response.custom_tool_call_input.delta', ...where, delta: raw.slice(0, 9) },
+        { type: 'response.custom_tool_call_input.delta', ...where, delta: raw.slice(9) },
+        { type: 'response.custom_tool_call_input.done', ...where, input: raw },
+        { type: 'response.output_item.done', output_index: 0, item: { id: 'ctc_1', type: 'custom_tool_call', call_id: 'call_patch', name: 'apply_patch', input: raw } },
+      ],
+    );
+    const rendered = renderResponsesAnswer(collectAnswer([start, { type: 'tool-call-start', id: 'c', toolCallId: 'call_patch', name: 'apply_patch', freeform: true }, { type: 'tool-call-delta', id: 'c', delta: raw }, { type: 'tool-call-end', id: 'c' }, stop()]), options({ tools }));
+    assert.equal(((rendered.output as Json[])[0] as Json).input, raw);
+  });
+
+  test('freeformToolNames: the neutral names an upstream decoder should mark freeform', () => {
+    const tools = new Map([
+      ['exec_command', { name: 'exec_command', freeform: false }],
+      ['apply_patch', { name: 'apply_patch', freeform: true }],
+      ['docs__write', { name: 'write', namespace: 'docs', freeform: true }],
+    ]);
+    assert.deepEqual(freeformToolNames(options({ tools })), ['apply_patch', 'docs__write']);
   });
 
   test('several parts: each its own output_index, in order', () => {
