@@ -603,12 +603,19 @@ export class VSCodeSession {
     await this.page.locator('.monaco-menu').waitFor({ state: 'hidden' });
   }
 
-  /** Hovers a tree row and returns the text of the tooltip it shows (non-breaking spaces as spaces). */
-  async treeTooltip(label: string): Promise<string> {
-    await this.treeRow(label).hover();
+  /**
+   * Hovers a tree row and returns the text of the tooltip it shows (non-breaking spaces as spaces).
+   * A row that re-renders while the pointer rests on it (the pool changed) drops its pending hover,
+   * and a pointer already on the row starts none: so each try moves the pointer off the tree first.
+   */
+  async treeTooltip(label: string, timeoutMs = 30_000): Promise<string> {
     const hover = this.page.locator('.workbench-hover, .monaco-hover').filter({ hasText: label }).first();
-    await hover.waitFor({ state: 'visible', timeout: 10_000 });
-    return (await hover.innerText()).replace(/\u00a0/g, ' ').trim();
+    return this.waitFor(async () => {
+      await this.page.mouse.move(800, 300);
+      await this.treeRow(label).hover();
+      await hover.waitFor({ state: 'visible', timeout: 5_000 });
+      return (await hover.innerText()).replace(/\u00a0/g, ' ').trim();
+    }, { timeoutMs, message: `the tooltip of the row "${label}" should show` });
   }
 
   /** Answers the quick input on screen: types `text` (if given) and presses Enter. */
