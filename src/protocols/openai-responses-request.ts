@@ -26,7 +26,6 @@ import { fromToolChoice, fromTools, isRecord, stringOf, typeOf, type ToolTable }
 
 type Json = Record<string, unknown>;
 
-
 /** A Responses request as the neutral request, and what goes with it. */
 export interface ResponsesRequest {
   request: ConversationRequest;

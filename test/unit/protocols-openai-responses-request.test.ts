@@ -394,6 +394,13 @@ const rows: Row[] = [
     ],
   },
 
+  {
+    name: 'a namespace entry that is not a function or custom tool, and top_logprobs: left out with a note each',
+    body: { tools: [{ type: 'namespace', name: 'ns', description: '', tools: [{ type: 'web_search' }] }], top_logprobs: 3 },
+    got: (r) => [r.request.tools, r.notes],
+    want: [[], ['tools[0].tools[0] (web_search): not a function or custom tool, left out', 'top_logprobs: log probabilities are not offered, left out']],
+  },
+
   // tool_choice
   ...(['auto', 'none', 'required'] as const).map((choice) => ({ name: `tool_choice ${choice}`, body: { tool_choice: choice }, got: (r: ResponsesRequest) => r.request.toolChoice, want: { type: choice } })),
   {
