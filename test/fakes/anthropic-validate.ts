@@ -27,8 +27,9 @@ function checkMessages(messages: unknown[]): string | undefined {
   for (const [i, m] of messages.entries()) {
     if (!isObject(m)) return `messages.${i}: Input should be a valid dictionary`;
     if (m.role !== 'user' && m.role !== 'assistant') return `messages.${i}.role: Input should be 'user' or 'assistant'`;
+    if (m.content === undefined) return `messages.${i}.content: Field required`;
     const last = i === messages.length - 1;
-    const empty = m.content === '' || (Array.isArray(m.content) && m.content.length === 0) || m.content === undefined;
+    const empty = m.content === '' || (Array.isArray(m.content) && m.content.length === 0);
     if (empty && !(last && m.role === 'assistant')) {
       return `messages.${i}: all messages must have non-empty content except for the optional final assistant message`;
     }

@@ -711,6 +711,7 @@ describe('Claude on Vertex request validation', () => {
     { name: 'a tool without input_schema', mutate: (b) => delete b.tools[0].input_schema, message: 'tools.0.custom.input_schema: Field required' },
     { name: 'an empty text block', mutate: (b) => (b.messages[0].content[0].text = ''), message: 'messages: text content blocks must be non-empty' },
     { name: 'an empty user message', mutate: (b) => (b.messages[3].content = []), message: 'messages.3: all messages must have non-empty content except for the optional final assistant message' },
+    { name: 'a message without content', mutate: (b) => delete b.messages[3].content, message: 'messages.3.content: Field required' },
     { name: 'a thinking budget under 1024', mutate: (b) => (b.thinking = { type: 'enabled', budget_tokens: 100 }), message: 'thinking.enabled.budget_tokens: Input should be greater than or equal to 1024' },
     { name: 'a model field in the body', mutate: (b) => (b.model = 'claude-sonnet-4-5'), message: 'model: Extra inputs are not permitted' },
   ];
