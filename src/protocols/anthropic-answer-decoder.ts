@@ -25,8 +25,8 @@ export const FINISH_FOR_STOP_REASON: Record<string, FinishReason> = {
  * Decodes Claude's answer: with `stream`, the SSE body (`message_start`, `content_block_*`,
  * `message_delta`, `message_stop`, `ping`, `error`) as it arrives; without, one Messages JSON at `end()`.
  */
-export function anthropicAnswerDecoder({ stream }: { stream: boolean }): StreamDecoder {
-  const reader = new AnswerReader();
+export function anthropicAnswerDecoder({ stream, freeformTools }: { stream: boolean; freeformTools?: Iterable<string> }): StreamDecoder {
+  const reader = new AnswerReader(new Set(freeformTools ?? []));
   if (!stream) {
     let body = '';
     return {
@@ -72,6 +72,8 @@ interface OpenBlock {
   id: string;
   signature?: string;
   redacted?: string;
+  /** A freeform tool's call: its `{"input": …}` JSON is gathered and its raw input emitted at the end. */
+  freeformJson?: string;
 }
 
 /** The state machine both decoder modes share: one wire event in, neutral events out. */
@@ -82,6 +84,9 @@ class AnswerReader {
   private readonly counts = { input: 0, cacheCreation: 0, cacheRead: 0, output: 0, thinking: undefined as number | undefined };
   private stopReason: string | undefined;
   private stopSequence: string | undefined;
+
+  /** `freeform`: names of freeform (Responses `custom`) tools, offered to Claude as functions of one `input` string. */
+  constructor(private readonly freeform: ReadonlySet<string>) {}
 
   /** A whole (non-streamed) Messages JSON, replayed as the events of its stream. */
   readMessage(text: string): AnswerEvent[] {
@@ -166,11 +171,13 @@ class AnswerReader {
         this.blocks.set(index, { kind: 'reasoning', id, redacted: String(block.data ?? '') });
         return [{ type: 'reasoning-start', id }];
       case 'tool_use': {
-        this.blocks.set(index, { kind: 'tool', id });
+        const name = String(block.name ?? '');
+        const freeform = this.freeform.has(name);
         const input = isRecord(block.input) && Object.keys(block.input).length ? JSON.stringify(block.input) : '';
+        this.blocks.set(index, { kind: 'tool', id, ...(freeform ? { freeformJson: input } : {}) });
         return [
-          { type: 'tool-call-start', id, toolCallId: String(block.id ?? ''), name: String(block.name ?? '') },
-          ...(input ? [{ type: 'tool-call-delta' as const, id, delta: input }] : []),
+          { type: 'tool-call-start', id, toolCallId: String(block.id ?? ''), name, ...(freeform ? { freeform: true } : {}) },
+          ...(input && !freeform ? [{ type: 'tool-call-delta' as const, id, delta: input }] : []),
         ];
       }
       default:
@@ -190,6 +197,10 @@ class AnswerReader {
     }
     if (delta.type === 'signature_delta' && block.kind === 'reasoning' && typeof delta.signature === 'string') block.signature = delta.signature;
     if (delta.type === 'input_json_delta' && block.kind === 'tool' && typeof delta.partial_json === 'string' && delta.partial_json) {
+      if (block.freeformJson !== undefined) {
+        block.freeformJson += delta.partial_json;
+        return [];
+      }
       return [{ type: 'tool-call-delta', id: block.id, delta: delta.partial_json }];
     }
     return [];
@@ -205,6 +216,10 @@ class AnswerReader {
       case 'reasoning':
         return [{ type: 'reasoning-end', id: block.id, ...(block.signature ? { signature: block.signature } : {}), ...(block.redacted !== undefined ? { redacted: block.redacted } : {}) }];
       case 'tool':
+        if (block.freeformJson !== undefined) {
+          const raw = freeformInput(block.freeformJson);
+          return [...(raw ? [{ type: 'tool-call-delta' as const, id: block.id, delta: raw }] : []), { type: 'tool-call-end', id: block.id }];
+        }
         return [{ type: 'tool-call-end', id: block.id }];
       default:
         return [];
@@ -248,4 +263,15 @@ class AnswerReader {
       ...(thinking !== undefined ? { reasoningTokens: thinking } : {}),
     };
   }
+}
+
+/** The raw input of a freeform call from its `{"input": "…"}` arguments (the JSON text itself if it is not that shape). */
+function freeformInput(json: string): string {
+  try {
+    const parsed: unknown = JSON.parse(json);
+    if (isRecord(parsed) && typeof parsed.input === 'string') return parsed.input;
+  } catch {
+    // not JSON: passed on as it came
+  }
+  return json;
 }

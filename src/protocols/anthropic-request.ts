@@ -260,7 +260,7 @@ const EFFORT_FOR_ANTHROPIC: Record<ReasoningEffort, string | undefined> = { none
  */
 export function toAnthropicRequest(req: ConversationRequest): Json {
   const system = req.messages.filter((m) => m.role === 'system').map((m) => ({ type: 'text', text: m.text }));
-  const tools = req.tools.map(toTool);
+  const tools = req.tools.map((tool) => toTool(tool));
   const body: Json = { model: req.model, ...(system.length ? { system } : {}), messages: toMessages(req.messages) };
   if (tools.length) body.tools = tools;
   const toolChoice = toToolChoice(req);
@@ -322,7 +322,8 @@ function toBlocks(message: Exclude<Message, { role: 'system' }>, path: string): 
         if (!part.signature || part.signature.startsWith('gemini.')) return [];
         return [{ type: 'thinking', thinking: part.text, signature: part.signature }];
       case 'tool-call':
-        if (part.freeform) throw new UntranslatableError(at, `the freeform tool call ${part.name} has no counterpart in Anthropic Messages`);
+        // A freeform call was offered to Claude as a function of one `input` string (see toTool).
+        if (part.freeform) return [{ type: 'tool_use', id: part.id, name: part.name, input: { input: typeof part.input === 'string' ? part.input : JSON.stringify(part.input) } }];
         return [{ type: 'tool_use', id: part.id, name: part.name, input: isRecord(part.input) ? part.input : {} }];
       case 'tool-result': {
         const content = part.output.flatMap((p, k) => (p.type === 'text' ? textBlocks(p) : [fileBlock(p, `${at}.output[${k}]`)]));
@@ -342,9 +343,15 @@ function fileBlock(part: FilePart, path: string): Block {
   throw new UntranslatableError(path, `a ${part.mediaType} file has no counterpart in Anthropic Messages (images and PDFs only)`);
 }
 
-function toTool(tool: Tool, i: number): Json {
+/** A freeform tool (Responses `custom`, e.g. Codex's apply_patch) is offered to Claude as a function with one string argument. */
+const FREEFORM_INPUT_SCHEMA = { type: 'object', properties: { input: { type: 'string', description: 'The raw input.' } }, required: ['input'] };
+
+function toTool(tool: Tool): Json {
   if (tool.type === 'hosted') return { type: 'web_search_20250305', name: 'web_search' };
-  if (tool.freeform) throw new UntranslatableError(`tools[${i}]`, `the freeform tool ${tool.name} has no counterpart in Anthropic Messages`);
+  if (tool.freeform) {
+    const schema = isRecord(tool.inputSchema.properties) && Object.keys(tool.inputSchema.properties).length ? tool.inputSchema : FREEFORM_INPUT_SCHEMA;
+    return { name: tool.name, ...(tool.description !== undefined ? { description: tool.description } : {}), input_schema: schema };
+  }
   return { name: tool.name, ...(tool.description !== undefined ? { description: tool.description } : {}), input_schema: tool.inputSchema };
 }
 

@@ -54,6 +54,9 @@ export interface GeminiRequest {
 /** A freeform tool (Responses `custom`) is offered to Gemini as a function with one string argument. */
 const FREEFORM_PARAMETERS = { type: 'object', properties: { input: { type: 'string', description: 'The raw input.' } }, required: ['input'] };
 
+const hasProperties = (schema: Record<string, unknown>): boolean =>
+  typeof schema.properties === 'object' && schema.properties !== null && Object.keys(schema.properties).length > 0;
+
 /** Gemini 3 accepts built-in tools (Google Search) beside function declarations; earlier models do not. */
 const isGemini3 = (model: string): boolean => model.startsWith('gemini-3');
 
@@ -161,7 +164,7 @@ function toTools(req: ConversationRequest): { tools: Json[]; dropped: string[] }
   for (const tool of req.tools) {
     if (tool.type === 'hosted') hosted.push(tool.name);
     else {
-      const parameters = tool.freeform ? FREEFORM_PARAMETERS : reduceSchema(tool.inputSchema);
+      const parameters = tool.freeform && !hasProperties(tool.inputSchema) ? FREEFORM_PARAMETERS : reduceSchema(tool.inputSchema);
       const declaration: Json = { name: tool.name };
       if (tool.description) declaration.description = tool.description;
       if (!isEmptyObjectSchema(parameters)) declaration.parameters = { ...parameters, type: 'object' };

@@ -22,6 +22,7 @@ import { adminRoutes } from './routes/admin';
 import { anthropicRoutes } from './routes/anthropic';
 import { geminiRoutes } from './routes/gemini';
 import { openaiRoutes } from './routes/openai';
+import { responsesRoutes } from './routes/responses';
 import { createUpstream } from './upstream/create';
 
 export interface ProxyServerOptions {
@@ -35,7 +36,7 @@ export interface ProxyServerOptions {
   drainTimeoutMs?: number;
 }
 
-const ROUTES: readonly Route[] = [...openaiRoutes, ...anthropicRoutes, ...geminiRoutes, ...adminRoutes];
+const ROUTES: readonly Route[] = [...openaiRoutes, ...responsesRoutes, ...anthropicRoutes, ...geminiRoutes, ...adminRoutes];
 
 const CORS_ALLOW_HEADERS = 'authorization, content-type, x-api-key, x-goog-api-key, anthropic-version, anthropic-beta, x-tokenpool-session';
 

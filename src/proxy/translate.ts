@@ -53,7 +53,7 @@ export function conversationCall(
       op: { api: 'anthropic-messages', model: request.model, stream: request.stream },
       body,
       sessionKey,
-      answer: { ...answer, decoder: (stream) => anthropicAnswerDecoder({ stream }) },
+      answer: { ...answer, decoder: (stream) => anthropicAnswerDecoder({ stream, freeformTools: freeformToolNames(request) }) },
     };
   }
   const { body, dropped } = decodeRequest(() => toGeminiRequest(request));

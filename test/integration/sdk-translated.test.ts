@@ -159,13 +159,13 @@ describe('Anthropic SDK on a Gemini model', () => {
   });
 
   test('max_tokens stops as max_tokens; stop_sequences and sampling settings reach generationConfig', async () => {
+    // This SDK version's types have no sampling settings; older clients and the Messages API still send them.
+    const sampling = { temperature: 0.2, top_p: 0.9, top_k: 20 } as object;
     const cut = await client.messages.create({
       model: 'gemini-2.5-flash',
       max_tokens: 5,
       stop_sequences: ['END'],
-      temperature: 0.2,
-      top_p: 0.9,
-      top_k: 20,
+      ...sampling,
       system: [{ type: 'text', text: 'Be brief.' }],
       messages: [{ role: 'user', content: '[[max_tokens]] a long story' }],
     });

@@ -144,6 +144,27 @@ describe('anthropicAnswerDecoder: Claude SSE -> events', () => {
   });
 });
 
+describe('anthropicAnswerDecoder: freeform tools (Codex apply_patch on Claude)', () => {
+  test('the call is marked freeform and its raw input is one delta at the end', () => {
+    const text = [
+      sse('message_start', { message: { id: 'msg_1', model: 'claude', content: [], usage: { input_tokens: 3, output_tokens: 0 } } }),
+      sse('content_block_start', { index: 0, content_block: { type: 'tool_use', id: 'toolu_1', name: 'apply_patch', input: {} } }),
+      sse('content_block_delta', { index: 0, delta: { type: 'input_json_delta', partial_json: '{"input": "*** Begin' } }),
+      sse('content_block_delta', { index: 0, delta: { type: 'input_json_delta', partial_json: ' Patch\\n"}' } }),
+      sse('content_block_stop', { index: 0 }),
+      sse('message_delta', { delta: { stop_reason: 'tool_use' }, usage: { output_tokens: 9 } }),
+      sse('message_stop', {}),
+    ].join('');
+    const decoder = anthropicAnswerDecoder({ stream: true, freeformTools: ['apply_patch'] });
+    const events = [...decoder.push(text), ...decoder.end()];
+    assert.deepEqual(events.slice(1, 4), [
+      { type: 'tool-call-start', id: 'b0', toolCallId: 'toolu_1', name: 'apply_patch', freeform: true },
+      { type: 'tool-call-delta', id: 'b0', delta: '*** Begin Patch\n' },
+      { type: 'tool-call-end', id: 'b0' },
+    ]);
+  });
+});
+
 describe('anthropicAnswerDecoder: one Messages JSON (not streamed)', () => {
   const message = {
     id: 'msg_vrtx_02', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5',

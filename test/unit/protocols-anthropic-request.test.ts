@@ -320,6 +320,16 @@ describe('toAnthropicRequest: a Messages body for Claude on Vertex', () => {
     ['with thinking: temperature 1 and top_p 0.95 kept', { temperature: 1, topP: 0.95, reasoning: { adaptive: true, includeThoughts: true } }, { temperature: 1, top_p: 0.95 }],
     ['json with a schema -> output_config.format', { responseFormat: { type: 'json', schema: { type: 'object' } } }, { output_config: { format: { type: 'json_schema', schema: { type: 'object' } } } }],
     ['json without a schema has no counterpart: left out', { responseFormat: { type: 'json' } }, { output_config: undefined }],
+    [
+      'a freeform tool (Codex apply_patch) is a function of one input string',
+      { tools: [{ type: 'function', name: 'apply_patch', description: 'Edit files', inputSchema: {}, freeform: {} }] },
+      { tools: [{ name: 'apply_patch', description: 'Edit files', input_schema: { type: 'object', properties: { input: { type: 'string', description: 'The raw input.' } }, required: ['input'] } }] },
+    ],
+    [
+      'a freeform tool call goes back as tool_use {input: raw}',
+      { messages: [hiNeutral, { role: 'assistant', parts: [{ type: 'tool-call', id: 'c', name: 'apply_patch', input: '*** Begin Patch', freeform: true }] }] },
+      { messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }, { role: 'assistant', content: [{ type: 'tool_use', id: 'c', name: 'apply_patch', input: { input: '*** Begin Patch' } }] }] },
+    ],
   ];
   for (const [name, request, expected] of table) {
     test(name, () => {
@@ -330,8 +340,6 @@ describe('toAnthropicRequest: a Messages body for Claude on Vertex', () => {
 
   const errors: [string, Partial<ConversationRequest>, string][] = [
     ['a file Messages cannot take', { messages: [{ role: 'user', parts: [{ type: 'text', text: 'x' }, { type: 'file', mediaType: 'text/csv', data: { base64: 'YSxi' } }] }] }, 'messages[0].parts[1]'],
-    ['a freeform tool', { tools: [{ type: 'function', name: 'apply_patch', inputSchema: {}, freeform: {} }] }, 'tools[0]'],
-    ['a freeform tool call', { messages: [hiNeutral, { role: 'assistant', parts: [{ type: 'tool-call', id: 'c', name: 'apply_patch', input: '*** Begin Patch', freeform: true }] }] }, 'messages[1].parts[0]'],
   ];
   for (const [name, request, field] of errors) {
     test(`400: ${name}`, () => {
