@@ -13,7 +13,7 @@ import type { UpstreamRequest } from '../fakes/upstream';
 
 const MODELS = ['claude-sonnet-4-5', 'gemini-2.5-pro', 'gemini-3-pro-preview'];
 
-/** The README's opencode.json: tokenpool as an OpenAI-compatible provider, bash allowed without asking. */
+/** The README's opencode.json: tokenpool as an OpenAI-compatible provider, the key from the environment. */
 async function opencodeConfig(sandbox: Sandbox, stack: Stack): Promise<void> {
   const config = {
     $schema: 'https://opencode.ai/config.json',
@@ -21,11 +21,10 @@ async function opencodeConfig(sandbox: Sandbox, stack: Stack): Promise<void> {
       tokenpool: {
         npm: '@ai-sdk/openai-compatible',
         name: 'tokenpool',
-        options: { baseURL: `${stack.url}/v1`, apiKey: stack.apiKey },
+        options: { baseURL: `${stack.url}/v1`, apiKey: '{env:TOKENPOOL_KEY}' },
         models: Object.fromEntries(MODELS.map((m) => [m, { name: m }])),
       },
     },
-    permission: { bash: 'allow', edit: 'allow' },
     autoupdate: false,
     share: 'disabled',
   };
@@ -60,7 +59,7 @@ for (const model of MODELS) {
         const run = await runClient('opencode', ['run', '-m', `tokenpool/${model}`], {
           sandbox,
           stdin: `Write the canary. [[call bash ${call}]]`,
-          env: { OPENCODE_DISABLE_MODELS_FETCH: '1', OPENCODE_DISABLE_AUTOUPDATE: '1', OPENCODE_DISABLE_LSP_DOWNLOAD: '1' },
+          env: { TOKENPOOL_KEY: stack.apiKey, OPENCODE_DISABLE_MODELS_FETCH: '1', OPENCODE_DISABLE_AUTOUPDATE: '1', OPENCODE_DISABLE_LSP_DOWNLOAD: '1' },
         });
         const why = explain(run, stack);
         t.diagnostic(stack.describeRequests());
