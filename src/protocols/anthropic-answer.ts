@@ -57,7 +57,7 @@ const EMPTY_BLOCK = { text: { type: 'text', text: '' }, thinking: { type: 'think
 /**
  * Anthropic's stream from neutral events, each written as it arrives: `message_start` (with the
  * client's `model`) and a `ping`, one `content_block_start` / `_delta` / `_stop` run per part,
- * then `message_delta` and `message_stop`.
+ * then `message_delta` and `message_stop` (or an `error` event when the upstream failed midway).
  */
 export function anthropicStreamEncoder({ model }: { model: string }): StreamEncoder {
   let started = false;
@@ -84,9 +84,12 @@ export function anthropicStreamEncoder({ model }: { model: string }): StreamEnco
     blocks.delete(id);
     return block?.index === undefined ? '' : sse('content_block_stop', { index: block.index });
   };
-  const finish = (reason: FinishReason, usage: Usage, stopSequence?: string): string => {
+  const finish = (reason: FinishReason, usage: Usage, stopSequence?: string, rawReason?: string): string => {
     finished = true;
     const closing = [...blocks.keys()].map(close).join('');
+    // An upstream failure after the answer started is Anthropic's `error` event: clients report it
+    // (and may retry) instead of taking a cut answer for a finished one.
+    if (reason === 'error') return closing + sse('error', { error: { type: 'api_error', message: `The upstream answer failed: ${rawReason ?? 'it ended early'}` } });
     const delta = { stop_reason: STOP_REASON_FOR_FINISH[reason], stop_sequence: reason === 'stop-sequence' ? (stopSequence ?? null) : null };
     return closing + sse('message_delta', { delta, usage: wireUsage(usage) }) + sse('message_stop', {});
   };
@@ -135,7 +138,7 @@ export function anthropicStreamEncoder({ model }: { model: string }): StreamEnco
         case 'tool-call-end':
           return head + close(event.id);
         case 'finish':
-          return head + finish(event.reason, event.usage, event.stopSequence);
+          return head + finish(event.reason, event.usage, event.stopSequence, event.rawReason);
       }
     },
     end() {

@@ -275,7 +275,9 @@ export function toAnthropicRequest(req: ConversationRequest): Json {
     if (thinking.budget_tokens >= maxTokens) thinking.budget_tokens = maxTokens - 1;
   }
   body.max_tokens = maxTokens;
-  if (thinking && (thinking.type !== 'enabled' || thinking.budget_tokens >= MIN_THINKING_BUDGET)) body.thinking = thinking;
+  if (thinking && (thinking.type !== 'enabled' || thinking.budget_tokens >= MIN_THINKING_BUDGET) && !unsignedToolLoop(body.messages as Json[])) {
+    body.thinking = thinking;
+  }
   const outputConfig: Json = {};
   const effort = req.reasoning?.adaptive && req.reasoning.effort ? EFFORT_FOR_ANTHROPIC[req.reasoning.effort] : undefined;
   if (effort && body.thinking) outputConfig.effort = effort;
@@ -294,6 +296,20 @@ export function toAnthropicRequest(req: ConversationRequest): Json {
 }
 
 type Block = Json;
+
+/**
+ * With thinking on, Claude wants the assistant turn of an ongoing tool loop to start with its signed
+ * thinking. A client that cannot carry Claude's signatures (OpenAI Chat has no field for them) sends
+ * that turn without it: thinking is then left off for this request rather than refused by Claude.
+ */
+function unsignedToolLoop(messages: Json[]): boolean {
+  const last = messages.at(-1);
+  const before = messages.at(-2);
+  if (!last || !before || before.role !== 'assistant' || last.role !== 'user') return false;
+  const content = before.content as Block[];
+  const usesTools = content.some((b) => b.type === 'tool_use');
+  return usesTools && content[0]?.type !== 'thinking' && content[0]?.type !== 'redacted_thinking';
+}
 
 function toMessages(messages: Message[]): Json[] {
   const out: { role: 'user' | 'assistant'; content: Block[] }[] = [];

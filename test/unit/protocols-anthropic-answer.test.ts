@@ -293,8 +293,13 @@ describe('anthropicStreamEncoder: events -> Anthropic SSE', () => {
 
   const stops: [FinishReason, string][] = [
     ['stop', 'end_turn'], ['length', 'max_tokens'], ['tool-calls', 'tool_use'], ['stop-sequence', 'stop_sequence'],
-    ['content-filter', 'refusal'], ['other', 'end_turn'], ['error', 'end_turn'],
+    ['content-filter', 'refusal'], ['other', 'end_turn'],
   ];
+  test('finish error -> an error event after the open blocks close, and no message_stop', () => {
+    const text = encode([{ type: 'text-start', id: 't' }, { type: 'text-delta', id: 't', delta: 'par' }, finish('error', { rawReason: 'UNAVAILABLE' })]).join('');
+    assert.ok(text.endsWith('event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\nevent: error\ndata: {"type":"error","error":{"type":"api_error","message":"The upstream answer failed: UNAVAILABLE"}}\n\n'), text);
+    assert.ok(!text.includes('message_stop'));
+  });
   for (const [reason, stopReason] of stops) {
     test(`finish ${reason} -> stop_reason ${stopReason}`, () => {
       const text = encode([finish(reason, { stopSequence: 'END' })]).join('');

@@ -225,7 +225,7 @@ const neutral = (over: Partial<ConversationRequest>): ConversationRequest => ({
 const fn = { type: 'function' as const, name: 'Bash', inputSchema: { type: 'object', properties: { command: { type: 'string' } } } };
 
 describe('toAnthropicRequest: a Messages body for Claude on Vertex', () => {
-  test('whole request: the Claude Code body after a trip through neutral (Gemini thinking dropped, system gathered)', () => {
+  test('whole request: the Claude Code body after a trip through neutral (Gemini thinking dropped, so thinking off for the tool loop; system gathered)', () => {
     assert.deepEqual(toAnthropicRequest({ ...claudeCodeNeutral, model: 'claude-sonnet-4-5' }), {
       model: 'claude-sonnet-4-5',
       system: [
@@ -243,8 +243,6 @@ describe('toAnthropicRequest: a Messages body for Claude on Vertex', () => {
         { name: 'mcp__ide__getDiagnostics', description: 'Diagnostics.', input_schema: { type: 'object', properties: {} } },
       ],
       max_tokens: 32000,
-      thinking: { type: 'adaptive' },
-      output_config: { effort: 'high' },
       stream: true,
     });
   });
@@ -320,6 +318,32 @@ describe('toAnthropicRequest: a Messages body for Claude on Vertex', () => {
     ['with thinking: temperature 1 and top_p 0.95 kept', { temperature: 1, topP: 0.95, reasoning: { adaptive: true, includeThoughts: true } }, { temperature: 1, top_p: 0.95 }],
     ['json with a schema -> output_config.format', { responseFormat: { type: 'json', schema: { type: 'object' } } }, { output_config: { format: { type: 'json_schema', schema: { type: 'object' } } } }],
     ['json without a schema has no counterpart: left out', { responseFormat: { type: 'json' } }, { output_config: undefined }],
+    [
+      'thinking is left off when the tool loop turn comes back without its signed thinking (an OpenAI Chat client)',
+      {
+        reasoning: { effort: 'high', includeThoughts: true },
+        tools: [{ type: 'function', name: 'ls', inputSchema: { type: 'object' } }],
+        messages: [
+          hiNeutral,
+          { role: 'assistant', parts: [{ type: 'tool-call', id: 't1', name: 'ls', input: {} }] },
+          { role: 'tool', parts: [{ type: 'tool-result', toolCallId: 't1', toolName: 'ls', output: [{ type: 'text', text: 'a b' }] }] },
+        ],
+      },
+      { thinking: undefined },
+    ],
+    [
+      'thinking stays on when that turn starts with signed thinking',
+      {
+        reasoning: { effort: 'high', includeThoughts: true },
+        tools: [{ type: 'function', name: 'ls', inputSchema: { type: 'object' } }],
+        messages: [
+          hiNeutral,
+          { role: 'assistant', parts: [{ type: 'reasoning', text: 'hm', signature: 'c2ln' }, { type: 'tool-call', id: 't1', name: 'ls', input: {} }] },
+          { role: 'tool', parts: [{ type: 'tool-result', toolCallId: 't1', toolName: 'ls', output: [{ type: 'text', text: 'a b' }] }] },
+        ],
+      },
+      { thinking: { type: 'enabled', budget_tokens: 16384 } },
+    ],
     [
       'a freeform tool (Codex apply_patch) is a function of one input string',
       { tools: [{ type: 'function', name: 'apply_patch', description: 'Edit files', inputSchema: {}, freeform: {} }] },
