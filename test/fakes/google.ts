@@ -76,6 +76,7 @@ export class FakeGoogle {
   private readonly codes = new Map<string, CodeGrant>();
   private readonly scripts: (FakeFailure & { remaining: number })[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly issued = new Set<string>();
   private consentAs: string | undefined;
   private consentDenials = 0;
   private server!: http.Server;
@@ -138,6 +139,7 @@ export class FakeGoogle {
     if (!this.clients.has(clientId)) throw new Error(`FakeGoogle: unknown client ${clientId} (registerClient first)`);
     const token = `1//fake-${random(32)}`;
     this.refreshTokens.set(token, { email: user.email, clientId, scope: defaultConfig().oauth.scopes.join(' '), revoked: false });
+    this.issued.add(token);
     return token;
   }
 
@@ -166,6 +168,11 @@ export class FakeGoogle {
 
   script(failure: FakeFailure): void {
     this.scripts.push({ ...failure, remaining: failure.times ?? Infinity });
+  }
+
+  /** Every refresh and access token this fake has issued, revoked ones included (for leak scans). */
+  issuedTokens(): string[] {
+    return [...this.issued];
   }
 
   tokenCalls(email?: string): number {
@@ -268,11 +275,13 @@ export class FakeGoogle {
     grant.used = true;
     const refreshToken = `1//fake-${random(32)}`;
     this.refreshTokens.set(refreshToken, { email: grant.email, clientId, scope: grant.scope, revoked: false });
+    this.issued.add(refreshToken);
     return { status: 200, body: { ...this.issueTokens(grant.email, clientId, grant.scope, refreshToken), refresh_token: refreshToken } };
   }
 
   private issueTokens(email: string, clientId: string, scope: string, refreshToken: string): Record<string, unknown> {
     const accessToken = `ya29.fake-${random(32)}`;
+    this.issued.add(accessToken);
     this.accessTokens.set(accessToken, { email, clientId, refreshToken, expiresAt: Date.now() + this.accessTokenTtlS * 1000 });
     return {
       access_token: accessToken,
