@@ -216,3 +216,10 @@ export function hasFunctionResponse(body: unknown): boolean {
   const contents = (body as { contents?: { parts?: object[] }[] }).contents ?? [];
   return contents.some((c) => (c.parts ?? []).some((p) => 'functionResponse' in p));
 }
+
+/** The thoughtSignature on the first model functionCall part a Gemini request body sends back. */
+export function returnedCallSignature(body: unknown): string | undefined {
+  const contents = (body as { contents?: { role: string; parts?: { functionCall?: object; thoughtSignature?: string }[] }[] }).contents ?? [];
+  const called = contents.filter((c) => c.role === 'model').flatMap((c) => c.parts ?? []).find((p) => p.functionCall);
+  return called?.thoughtSignature;
+}

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { explain, geminiFunctionNames, hasFunctionResponse, makeSandbox, runClient, startStack, type Sandbox, type Stack } from './harness';
+import { explain, geminiFunctionNames, hasFunctionResponse, makeSandbox, returnedCallSignature, runClient, startStack, type Sandbox, type Stack } from './harness';
 import type { UpstreamRequest } from '../fakes/upstream';
 
 const MODELS = ['claude-sonnet-4-5', 'gemini-2.5-pro', 'gemini-3-pro-preview'];
@@ -82,9 +82,7 @@ for (const model of MODELS) {
         if (model.startsWith('gemini-3')) {
           // The second turn returned the functionCall's thought signature (else the fake answers 400).
           const back = main.find((c) => hasFunctionResponse(c.body))!;
-          const contents = (back.body as { contents: { role: string; parts: { functionCall?: object; thoughtSignature?: string }[] }[] }).contents;
-          const called = contents.filter((c) => c.role === 'model').flatMap((c) => c.parts).find((p) => p.functionCall);
-          assert.ok(called?.thoughtSignature, why);
+          assert.ok(returnedCallSignature(back.body), `the functionCall went back with its thoughtSignature\n${why}`);
         }
       } finally {
         await sandbox.close();
