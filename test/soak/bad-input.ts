@@ -125,6 +125,8 @@ export async function badInput(f: Figures): Promise<void> {
   let wrongShape = 0;
   let notServing = 0;
   let byParser = 0;
+  let checked = 0;
+  const statuses = new Map<number, number>();
   const examples: string[] = [];
   const note = (text: string): void => void (examples.length < 8 && examples.push(text));
   try {
@@ -133,6 +135,7 @@ export async function badInput(f: Figures): Promise<void> {
       const bytes = Buffer.isBuffer(k.request) ? k.request : typeof k.request === 'function' ? k.request(port) : requestBytes(port, k.request);
       const path = Buffer.isBuffer(k.request) || typeof k.request === 'function' ? '/' : k.request.path;
       const a = await exchange(port, bytes);
+      statuses.set(a.status, (statuses.get(a.status) ?? 0) + 1);
       if (a.timedOut) {
         hangs++;
         note(`${k.name}: no answer within 10 s`);
@@ -141,6 +144,7 @@ export async function badInput(f: Figures): Promise<void> {
         note(`${k.name}: ${a.status} ${a.body.slice(0, 200)}`);
       }
       if (a.status >= 400 && (a.headers['content-type'] ?? '').includes('json')) {
+        checked++;
         try {
           assertErrorShape(shapeOf(path.startsWith('/') ? path : '/'), a.status, JSON.parse(a.body));
         } catch (err) {
@@ -178,7 +182,7 @@ export async function badInput(f: Figures): Promise<void> {
     await once(streaming, 'data');
     streaming.destroy();
     await sleep(1500);
-    const upstreamOfVanished = fakes.upstream.requests.slice(before).find((r) => r.body && (r.body as { stream?: boolean }).stream === true);
+    const upstreamOfVanished = fakes.upstream.requests.slice(before).find((r) => /stream/i.test(r.path) || (r.body as { stream?: boolean } | undefined)?.stream === true);
     const after = await call(proc.url, chat.path, { body: chat.body, apiKey: data.apiKey, timeoutMs: 5000 });
     if (after.status !== 200) {
       notServing++;
@@ -193,6 +197,8 @@ export async function badInput(f: Figures): Promise<void> {
     f.goal('times the server then failed to serve', notServing, { max: 0 });
     f.goal('crashes', alive ? 0 : 1, { max: 0 });
     f.goal('upstream stream of a vanished client aborted', upstreamOfVanished?.outcome === 'aborted' ? 1 : 0, { min: 1 });
+    f.info('error answers of ours checked for the caller\'s shape', checked);
+    f.note(`statuses: ${[...statuses.entries()].sort((x, y) => x[0] - y[0]).map(([code, n]) => `${code}×${n}`).join(', ')}`);
     f.info('errors answered by node\'s HTTP parser (no body, before our code)', byParser);
     for (const e of examples) f.note(e);
   } finally {

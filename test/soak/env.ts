@@ -7,7 +7,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Agent, request, type Dispatcher } from 'undici';
 import { newAccount, parseAccount, serializeAccount, type Account } from '../../src/core/account';
 import { defaultConfig, type Config } from '../../src/core/config';
@@ -119,8 +119,8 @@ export async function makeDataDir(
 }
 
 /** `tokenpool serve -v` on the data directory; its log joins the transcript when it stops or dies. */
-export async function serve(data: DataDir): Promise<ServeProcess> {
-  const proc = await startServe(['--data-dir', data.dir, '-v'], childEnv(data.dir));
+export async function serve(data: DataDir, env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
+  const proc = await startServe(['--data-dir', data.dir, '-v'], { ...childEnv(data.dir), ...env });
   proc.child.once('exit', () => transcript.add(proc.log()));
   return proc;
 }
@@ -174,13 +174,15 @@ export async function call(
     });
     status = response.statusCode;
     responseHeaders = response.headers;
-    let text = '';
+    const chunks: Buffer[] = [];
     try {
-      text = await response.body.text();
+      for await (const chunk of response.body) chunks.push(chunk as Buffer);
     } catch (err) {
-      transcript.add(JSON.stringify(responseHeaders));
-      return { status, headers: responseHeaders, text, ms: performance.now() - started, cut: true, error: (err as Error).message };
+      const partial = Buffer.concat(chunks).toString('utf8');
+      transcript.add(JSON.stringify(responseHeaders) + '\n' + partial);
+      return { status, headers: responseHeaders, text: partial, ms: performance.now() - started, cut: true, error: (err as Error).message };
     }
+    const text = Buffer.concat(chunks).toString('utf8');
     transcript.add(JSON.stringify(responseHeaders) + '\n' + text);
     return { status, headers: responseHeaders, text, ms: performance.now() - started };
   } catch (err) {
@@ -206,6 +208,31 @@ export async function readAccountsDir(accountsDir: string): Promise<{ accounts: 
     }
   }
   return { accounts, invalid, temps, locks };
+}
+
+const GC_PRELOAD = resolve(__dirname, 'gc-on-signal.mjs');
+
+/** Environment for a serve whose memory is measured after a full GC (see gc-on-signal.ts). */
+export const gcEnv = (memoryFile: string): NodeJS.ProcessEnv => ({
+  NODE_OPTIONS: `--expose-gc --import ${GC_PRELOAD}`,
+  TOKENPOOL_SOAK_MEMORY_FILE: memoryFile,
+});
+
+/** Resident memory and heap in MB after a full GC in a serve started with gcEnv. */
+export async function memoryAfterGc(pid: number, memoryFile: string): Promise<{ rss: number; heapUsed: number; heapTotal: number; external: number }> {
+  await fs.rm(memoryFile, { force: true });
+  process.kill(pid, 'SIGUSR2');
+  for (let i = 0; i < 200; i++) {
+    await sleep(25);
+    try {
+      const usage = JSON.parse(await fs.readFile(memoryFile, 'utf8')) as NodeJS.MemoryUsage;
+      const mb = (n: number): number => Math.round((n / 2 ** 20) * 10) / 10;
+      return { rss: mb(usage.rss), heapUsed: mb(usage.heapUsed), heapTotal: mb(usage.heapTotal), external: mb(usage.external) };
+    } catch {
+      // not written yet
+    }
+  }
+  throw new Error('serve did not report its memory within 5 s');
 }
 
 /** Resident memory of a process in MB, from /proc. */

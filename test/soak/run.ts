@@ -25,7 +25,7 @@ const scenarios: Scenario[] = [
   { name: 'lost-updates', size: (q) => `2 processes × ${q ? 200 : 1000} mutations`, run: (f, q) => lostUpdates(f, { ops: q ? 200 : 1000 }) },
   { name: 'torn-files', size: (q) => `${q ? 50 : 1000} kill -9`, run: (f, q) => tornFiles(f, { kills: q ? 50 : 1000 }) },
   { name: 'single-flight', size: () => '500 concurrent requests × 2', run: (f) => singleFlight(f, { concurrent: 500 }) },
-  { name: 'fault-matrix', size: (q) => `${q ? 1000 : 10000} requests`, run: (f, q) => faultMatrix(f, { requests: q ? 1000 : 10_000 }) },
+  { name: 'fault-matrix', size: (q) => `${q ? 1000 : 10000} requests after a 2,000-request warm-up`, run: (f, q) => faultMatrix(f, { requests: q ? 1000 : 10_000 }) },
   { name: 'bad-input', size: () => 'corpus', run: (f) => badInput(f) },
   { name: 'disk-faults', size: () => 'read-only + ENOSPC', run: (f) => diskFaults(f) },
   { name: 'secrets', size: () => 'whole run', run: (f) => secrets(f) },
