@@ -24,9 +24,18 @@ export async function writeFileAtomic(target: string, data: string, mode = 0o600
     await fs.rename(temp, target);
   } catch (err) {
     await fs.rm(temp, { force: true });
-    throw err;
+    throw namingTarget(err, target);
   }
   await fsyncDir(dir);
+}
+
+/**
+ * A write error names the file it was for (FileHandle.writeFile's ENOSPC says only `ENOSPC: ...,
+ * write`); the error itself, with its errno code, is kept.
+ */
+function namingTarget(err: unknown, target: string): unknown {
+  if (err instanceof Error && !err.message.includes(target)) err.message = `cannot write ${target}: ${err.message}`;
+  return err;
 }
 
 export async function fsyncDir(dir: string): Promise<void> {

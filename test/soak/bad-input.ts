@@ -29,7 +29,7 @@ const ROUTES: { name: string; path: string; valid: Record<string, unknown> }[] =
   { name: 'gemini', path: sampleRequest('google').path, valid: sampleRequest('google').body },
 ];
 
-function bodyCases(maxBody: number): Case[] {
+function bodyCases(maxBody: number, apiKey: string): Case[] {
   const cases: Case[] = [];
   for (const { name, path, valid } of ROUTES) {
     const gemini = name === 'gemini';
@@ -62,7 +62,7 @@ function bodyCases(maxBody: number): Case[] {
     ];
     for (const [what, body, headers] of bodies) {
       const target = gemini && what === 'an unknown model' ? '/v1beta/models/no-such-model:generateContent' : path;
-      cases.push({ name: `${name}: ${what}`, request: { path: target, body, headers } });
+      cases.push({ name: `${name}: ${what}`, request: { path: target, body, headers: { authorization: `Bearer ${apiKey}`, ...headers } } });
     }
   }
   return cases;
@@ -130,7 +130,7 @@ export async function badInput(f: Figures): Promise<void> {
   const examples: string[] = [];
   const note = (text: string): void => void (examples.length < 8 && examples.push(text));
   try {
-    const cases = [...bodyCases(maxBody), ...requestCases(data.apiKey)];
+    const cases = [...bodyCases(maxBody, data.apiKey), ...requestCases(data.apiKey)];
     for (const k of cases) {
       const bytes = Buffer.isBuffer(k.request) ? k.request : typeof k.request === 'function' ? k.request(port) : requestBytes(port, k.request);
       const path = Buffer.isBuffer(k.request) || typeof k.request === 'function' ? '/' : k.request.path;

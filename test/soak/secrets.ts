@@ -70,22 +70,30 @@ export async function secrets(f: Figures): Promise<void> {
   let hits = 0;
   let bytes = 0;
   const examples: string[] = [];
-  const hit = (what: string, text: string, at: number, len: number): void => {
-    hits++;
-    if (examples.length < 5) examples.push(`${what} in: …${text.slice(Math.max(0, at - 60), at)}<${len} chars>${text.slice(at + len, at + len + 60)}…`);
-  };
-  for (const text of transcript.texts) {
-    bytes += text.length;
+  const scan = (text: string, onHit: (what: string, at: number, len: number) => void): void => {
     for (let i = 0; i + PIECE <= text.length; i++) {
       const kind = pieces.get(text.slice(i, i + PIECE));
-      if (kind) hit(`a piece of ${kind}`, text, i, PIECE);
+      if (kind) onHit(`a piece of ${kind}`, i, PIECE);
     }
     for (const key of keyParts) {
       const at = text.indexOf(key);
-      if (at >= 0) hit('the API key', text, at, key.length);
+      if (at >= 0) onHit('the API key', at, key.length);
     }
+  };
+  for (const text of transcript.texts) {
+    bytes += text.length;
+    scan(text, (what, at, len) => {
+      hits++;
+      if (examples.length < 5) examples.push(`${what} in: …${text.slice(Math.max(0, at - 60), at)}<${len} chars>${text.slice(at + len, at + len + 60)}…`);
+    });
   }
+  // The scan itself must see a leak: 8 characters from the middle of a token, and a key.
+  const sample = [...tokens][0] ?? '';
+  let planted = 0;
+  scan(`refreshed …${randomPart(sample).slice(10, 10 + PIECE)}… for`, () => planted++);
+  scan(`key ${[...transcript.apiKeys][0] ?? ''}`, () => planted++);
   f.goal('hits (tokens, 8-character pieces, API keys)', hits, { max: 0 });
+  f.goal('planted leaks the scan catches (a token piece, an API key)', planted, { min: 2 });
   f.goal('tokens issued by the fakes and looked for', tokens.size, { min: 10 });
   f.info('API keys looked for', transcript.apiKeys.size);
   f.info('texts scanned (logs, answers, CLI outputs)', transcript.texts.length);
