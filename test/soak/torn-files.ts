@@ -23,11 +23,14 @@ export async function tornFiles(f: Figures, opts: { kills: number }): Promise<vo
   let failedFirstRounds = 0;
   let worstFirstRoundMs = 0;
   const firstRoundMs: number[] = [];
+  const startMs: number[] = [];
   let leftover: string[] = [];
   const examples: string[] = [];
   try {
     for (let k = 0; k < opts.kills; k++) {
+      const spawned = performance.now();
       const proc = await serve(data);
+      startMs.push(performance.now() - spawned);
       try {
         // The temp files the previous kill left must be gone once the restarted process listens.
         const after = await readAccountsDir(data.accountsDir);
@@ -102,6 +105,8 @@ export async function tornFiles(f: Figures, opts: { kills: number }): Promise<vo
   f.goal('restarts whose first round was not all 200', failedFirstRounds, { max: 0 });
   f.info('first round after a restart (4 requests, 4 refreshes), median', firstRoundMs[Math.floor(firstRoundMs.length / 2)] ?? 0, 'ms');
   f.info('first round after a restart, worst', worstFirstRoundMs, 'ms');
+  startMs.sort((a, b) => a - b);
+  f.info('spawn to listening, median (not in the 1 s)', startMs[Math.floor(startMs.length / 2)] ?? 0, 'ms');
   f.info('kills that left a temp file (killed mid-write)', killsLeavingTemp);
   f.info('kills that left a lock directory', killsLeavingLock);
   for (const e of examples) f.note(e);
