@@ -3,7 +3,7 @@
  * stime) and resident memory, read from outside so the figures cover the process alone.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
 const CLOCK_TICKS_PER_S = 100; // sysconf(_SC_CLK_TCK) on Linux
@@ -69,6 +69,21 @@ export function cpuMs(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // fields[0] is field 3 (state); utime is field 14, stime field 15.
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
+}
+
+/**
+ * On-CPU time of all the process's threads so far, in ms at ns resolution: the sum of the first field
+ * of /proc/<pid>/task/<tid>/schedstat, the same time utime + stime count in 10 ms ticks (threads that
+ * exited in between are not counted). Falls back to cpuMs where schedstat is missing.
+ */
+export function cpuMsFine(pid: number): number {
+  let ns = 0;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+  } catch {
+    return cpuMs(pid);
+  }
+  return ns / 1e6;
 }
 
 /** Resident set size and its peak (VmHWM), in MB. */

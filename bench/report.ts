@@ -210,10 +210,10 @@ export function checkTargets(f: Figures, rounds: HttpRounds, small: string, larg
 export function fmt(v: number | null | undefined, digits: number): string {
   return v == null || !Number.isFinite(v) ? 'n/a' : v.toFixed(digits);
 }
-const fmtSigned = (v: number, digits: number): string => (v >= 0 ? '+' : '') + fmt(v, digits);
+export const fmtSigned = (v: number | null | undefined, digits: number): string => (v == null || !Number.isFinite(v) ? 'n/a' : (v >= 0 ? '+' : '') + fmt(v, digits));
 const fmtRatio = (v: number | null): string => (v === null ? 'n/a' : `×${v.toFixed(2)}`);
 
-function table(head: string[], rows: string[][]): string {
+export function table(head: string[], rows: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
   return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');

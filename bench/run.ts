@@ -4,28 +4,30 @@
  *   --quick          ~1-2 min smoke (fewer, shorter rounds)
  *   --json [FILE]    also write every figure and raw round as JSON (default bench/results/bench-<time>.json)
  *   --profile        afterwards, run `tokenpool serve` (1 and 10,000 accounts) under `node --cpu-prof`
- *                    and name the hot functions; --profile-only does just that
+ *                    and name the hot functions, then the translated contenders (streamed and whole)
+ *                    the same way; --profile-only does just that
+ *   --translation-only  only the translation section (bench/translation.ts); --no-translation skips it
  *   --no-package     skip `npm run package` (no .vsix size)
  *   --rounds N, --duration S   override the load rounds and seconds per run
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fs, readdirSync } from 'node:fs';
-import { Agent } from 'node:http';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { measureActivation, type ActivationFigures } from './activation';
 import { BENCH_MODEL, makeDataDir } from './datadir';
 import { measureExtension } from './extension-size';
 import { runLoad, type LoadRequest } from './http-load';
-import { memoryMb, startServer, type Server } from './procs';
+import { cpuMsFine, memoryMb, startServer, type Server } from './procs';
 import { formatProfile, summarizeProfile } from './profile';
 import {
   CONCURRENCIES, STREAM_CONCURRENCIES, checkTargets, formatReport, httpFigures, poolFigures, streamFigures,
   type Figures, type HttpRounds, type PoolScaleFigures, type ServeFigures, type StreamRounds,
 } from './report';
 import { median } from './stats';
-import { addedPerChunk, openStream, postOnce, type StreamPair } from './stream-client';
+import { NATIVE, checkContenders, formatTranslation, translationChecks, translationContenders, translationFigures, translationRounds } from './translation';
+import { addedPerChunk, streamBatch, type StreamEndpoint, type StreamPair } from './stream-client';
 
 const ROOT = resolve(__dirname, '..');
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -35,6 +37,13 @@ const POOL_SIZES = [1, 100, 10000] as const;
 const CHUNKS = 200;
 const PACE_MS = 5;
 const VERTEX_PATH = '/v1/projects/bench/locations/us-central1/endpoints/openapi/chat/completions';
+/**
+ * The chat contenders' model: a Vertex MaaS name (`publisher/model`), which tokenpool passes through
+ * to the OpenAI-compatible endpoint as it did for every model when BENCHMARKS.md's first results were
+ * taken. A bare Gemini name (BENCH_MODEL) now goes through the codecs to `generateContent`; that path
+ * is the translation section's "OpenAI Chat → Gemini" contender.
+ */
+const CHAT_MODEL = `google/${BENCH_MODEL}`;
 
 type Options = ReturnType<typeof options>;
 
@@ -61,6 +70,8 @@ function options() {
     json: has('--json') ? resolve(value('--json') ?? join(RESULTS, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)) : null,
     profile: has('--profile') || profileOnly,
     profileOnly,
+    translation: !has('--no-translation'),
+    translationOnly: has('--translation-only'),
     runPackage: !has('--no-package'),
   };
 }
@@ -90,6 +101,7 @@ interface Setup {
   dirs: Record<number, string>;
   serve: Record<string, ServeFigures>;
   servers: Server[];
+  apiKey: string;
 }
 
 const log = (line: string): void => {
@@ -118,7 +130,7 @@ async function setUp(workDir: string, servers: Server[]): Promise<Setup> {
   servers.push(baseline);
 
   const apiKey = 'tp-' + randomBytes(16).toString('hex');
-  const body = JSON.stringify({ model: BENCH_MODEL, messages: [{ role: 'user', content: 'Say hi.' }], max_tokens: 16 });
+  const body = JSON.stringify({ model: CHAT_MODEL, messages: [{ role: 'user', content: 'Say hi.' }], max_tokens: 16 });
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` };
   const targets: Target[] = [
     { name: 'direct', label: 'direct', request: { url: upstream.url + VERTEX_PATH, headers, body }, streamUrl: upstream.url + VERTEX_PATH },
@@ -141,7 +153,7 @@ async function setUp(workDir: string, servers: Server[]): Promise<Setup> {
     targets.push({ name, label, server, request: { url, headers, body, pid: server.pid }, streamUrl: url });
   }
   for (const t of targets) await checkOnce(t);
-  return { upstream, targets, labels: Object.fromEntries(targets.map((t) => [t.name, t.label])), dirs, serve, servers };
+  return { upstream, targets, labels: Object.fromEntries(targets.map((t) => [t.name, t.label])), dirs, serve, servers, apiKey };
 }
 
 async function loadRounds(targets: Target[], opts: Options, started: number): Promise<HttpRounds> {
@@ -163,32 +175,14 @@ async function loadRounds(targets: Target[], opts: Options, started: number): Pr
   return rounds;
 }
 
-/** The streams of one round for one target, each beside a direct one, on fresh keep-alive agents warmed by one request. */
+/** The streams of one round for one target, each beside a direct one (see streamBatch). */
 async function streamRound(t: Target, direct: Target, c: number, serial: number): Promise<StreamPair[]> {
-  const agent = new Agent({ keepAlive: true });
-  const directAgent = new Agent({ keepAlive: true });
-  const body = JSON.stringify({ model: BENCH_MODEL, stream: true, messages: [{ role: 'user', content: 'Count to 200.' }] });
-  const pair = async (): Promise<StreamPair> => {
-    const [mine, beside] = await Promise.all([
-      openStream(agent, t.streamUrl, t.request.headers, body, CHUNKS),
-      openStream(directAgent, direct.streamUrl, direct.request.headers, body, CHUNKS),
-    ]);
-    return { mine, direct: beside };
-  };
+  const body = JSON.stringify({ model: CHAT_MODEL, stream: true, messages: [{ role: 'user', content: 'Count to 200.' }] });
+  const endpoint = (x: Target): StreamEndpoint => ({ url: x.streamUrl, headers: x.request.headers, body, warm: { url: x.request.url, body: x.request.body } });
   try {
-    await postOnce(agent, t.request.url, t.request.headers, t.request.body);
-    await postOnce(directAgent, direct.request.url, direct.request.headers, direct.request.body);
-    if (c === 1) {
-      const pairs: StreamPair[] = [];
-      for (let i = 0; i < serial; i++) pairs.push(await pair());
-      return pairs;
-    }
-    return await Promise.all(Array.from({ length: c }, pair));
+    return (await streamBatch(endpoint(t), endpoint(direct), c, serial, CHUNKS)).pairs;
   } catch (err) {
     throw new Error(`${t.label}, ${c} stream(s): ${(err as Error).message}`);
-  } finally {
-    agent.destroy();
-    directAgent.destroy();
   }
 }
 
@@ -230,21 +224,74 @@ async function activationFigures(dataDir: string, opts: Options, workDir: string
   }
 }
 
-/** `tokenpool serve` under `node --cpu-prof` at c=16; the profile covers its start-up too. */
-async function profileServe(target: Target, dataDir: string, durationS: number, workDir: string): Promise<string> {
-  const profDir = join(workDir, `profile-${target.name}`);
-  const server = await startServer(`${target.label} --cpu-prof`,
-    ['--cpu-prof', '--cpu-prof-dir', profDir, CLI, 'serve', '--data-dir', dataDir, '--port', '0'], join(workDir, `profile-${target.name}.log`));
-  const request = { ...target.request, url: server.url + '/v1/chat/completions', pid: server.pid };
-  const result = await runLoad(request, 16, durationS);
+/**
+ * `tokenpool serve` under `node --cpu-prof` while `load` runs against it (given its URL and pid, it
+ * says what it did); the profile covers its start-up too.
+ */
+async function profileServe(name: string, label: string, dataDir: string, workDir: string, load: (server: Server) => Promise<string>): Promise<string> {
+  const profDir = join(workDir, `profile-${name}`);
+  const server = await startServer(`${label} --cpu-prof`,
+    ['--cpu-prof', '--cpu-prof-dir', profDir, CLI, 'serve', '--data-dir', dataDir, '--port', '0'], join(workDir, `profile-${name}.log`));
+  const did = await load(server);
   await server.stop();
   const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
-  if (!file) return `${target.label}: no profile written (did serve exit cleanly on SIGTERM?)`;
+  if (!file) return `${label}: no profile written (did serve exit cleanly on SIGTERM?)`;
   await fs.mkdir(RESULTS, { recursive: true });
-  const kept = join(RESULTS, `serve-${target.name}.cpuprofile`);
+  const kept = join(RESULTS, `serve-${name}.cpuprofile`);
   await fs.copyFile(join(profDir, file), kept);
-  return formatProfile(`${target.label} at c=16 for ${durationS} s: ${Math.round(result.rps)} req/s, ` +
-    `${((result.cpuMsPerReq ?? NaN) * 1000).toFixed(0)} µs CPU/req; saved ${kept}`, summarizeProfile(kept, CLI));
+  return formatProfile(`${label}: ${did}; saved ${kept}`, summarizeProfile(kept, CLI));
+}
+
+/** The native chat contender at c=16. */
+const profileChat = (target: Target, durationS: number) => async (server: Server): Promise<string> => {
+  const result = await runLoad({ ...target.request, url: server.url + '/v1/chat/completions', pid: server.pid }, 16, durationS);
+  return `c=16 for ${durationS} s, ${Math.round(result.rps)} req/s, ${((result.cpuMsPerReq ?? NaN) * 1000).toFixed(0)} µs CPU/req`;
+};
+
+/** A translated contender: batches of 16 streams for `durationS`, then whole answers at c=16 as long. */
+const profileTranslated = (setup: Setup, name: string, durationS: number) => async (server: Server): Promise<string> => {
+  const contenders = translationContenders(setup.upstream.url, server, setup.apiKey);
+  const c = contenders.find((x) => x.name === name)!;
+  const direct = contenders.find((x) => x.name === 'direct')!;
+  const until = Date.now() + durationS * 1000;
+  let events = 0;
+  let cpu = 0;
+  while (Date.now() < until) {
+    const batch = await streamBatch(c.stream, direct.stream, 16, 1, CHUNKS, () => cpuMsFine(server.pid));
+    events += batch.pairs.length * CHUNKS;
+    cpu += batch.cpuMs ?? 0;
+  }
+  const whole = await runLoad(c.whole, 16, durationS);
+  return `${c.label}: ${events} streamed events at c=16 (${((cpu * 1000) / events).toFixed(1)} µs CPU/event), then whole answers at c=16 ` +
+    `for ${durationS} s (${Math.round(whole.rps)} req/s, ${((whole.cpuMsPerReq ?? NaN) * 1000).toFixed(0)} µs CPU/answer)`;
+};
+
+type NativeRun = { figures: Figures; rounds: HttpRounds };
+
+/**
+ * The translation section's rounds on `tokenpool serve` with one account (otherwise idle); the
+ * report it returns is made once the native figures of the same run are known.
+ */
+async function translationSection(setup: Setup, opts: Options): Promise<(native?: NativeRun) => { text: string; json: unknown }> {
+  const serve = setup.targets.find((t) => t.name === 'tokenpool-1')!.server!;
+  const contenders = translationContenders(setup.upstream.url, serve, setup.apiKey);
+  const answerBytes = await checkContenders(contenders);
+  const loadAtStart = loadavg()[0];
+  const rounds = await translationRounds(contenders, { ...opts, chunks: CHUNKS }, log);
+  const loadAtEnd = loadavg()[0];
+  const labels = Object.fromEntries(contenders.map((c) => [c.name, c.label]));
+  const figures = translationFigures(rounds, contenders.map((c) => c.name), answerBytes);
+  const raw = rounds.map((r) => ({
+    loadavg1: r.loadavg1,
+    stream: Object.fromEntries(Object.entries(r.stream).map(([n, byC]) => [n, Object.fromEntries(Object.entries(byC).map(([c, b]) => [c, { cpuMs: b.cpuMs, events: b.events }]))])),
+    whole: r.whole,
+  }));
+  return (native) => {
+    const ratios16 = native?.rounds.map((r) => (r['tokenpool-1'][16].cpuMsPerReq ?? NaN) / (r.baseline[16].cpuMsPerReq ?? NaN));
+    const checks = translationChecks(figures, native && ratios16 ? { figures: native.figures, ratios16 } : undefined);
+    const text = `${formatTranslation(figures, checks, labels)}\n\nLoad average (1 min) ${loadAtStart.toFixed(2)} at the section's start, ${loadAtEnd.toFixed(2)} at its end.`;
+    return { text, json: { labels, figures, checks, raw } };
+  };
 }
 
 function streamSummaries(rounds: StreamRounds): unknown {
@@ -270,10 +317,17 @@ async function main(): Promise<void> {
     let figures: Figures | undefined;
     let checks: ReturnType<typeof checkTargets> = [];
     let raw: unknown;
+    let translationJson: unknown;
 
-    if (!opts.profileOnly) {
+    if (!opts.profileOnly && opts.translationOnly) {
+      const report = await translationSection(setup, opts);
+      const t = report();
+      translationJson = t.json;
+      console.log(`\n${t.text}`);
+    } else if (!opts.profileOnly) {
       const httpRounds = await loadRounds(targets, opts, started);
       const streams = await streamRounds(targets, opts, started);
+      const translation = opts.translation ? await translationSection(setup, opts) : undefined;
       for (const t of targets) {
         if (!t.server) continue;
         const mem = memoryMb(t.server.pid);
@@ -310,20 +364,32 @@ async function main(): Promise<void> {
         `${CHUNKS} chunks every ${PACE_MS} ms; medians over rounds; total ${Math.round((Date.now() - started) / 1000)} s; ` +
         `load average ${loadAtStart} at start, ${m.loadavg1} at end`;
       console.log(`\n${header}\n\n${formatReport(figures, checks, labels)}`);
+      if (translation) {
+        const t = translation({ figures, rounds: httpRounds });
+        translationJson = t.json;
+        console.log(`\n${t.text}`);
+      }
     }
 
     const profiles: string[] = [];
     if (opts.profile) {
       log('profiling tokenpool serve (node --cpu-prof)');
       for (const s of servers.splice(2).reverse()) await s.stop();
-      for (const n of [1, 10000]) profiles.push(await profileServe(byName.get(`tokenpool-${n}`)!, dirs[n], Math.max(5, opts.durationS * 3), workDir));
+      const seconds = Math.max(5, opts.durationS * 3);
+      for (const n of [1, 10000]) {
+        const t = byName.get(`tokenpool-${n}`)!;
+        profiles.push(await profileServe(t.name, t.label, dirs[n], workDir, profileChat(t, seconds)));
+      }
+      for (const name of [NATIVE, 'anthropic', 'responses']) {
+        profiles.push(await profileServe(`translation-${name}`, `tokenpool (1 account), ${name}`, dirs[1], workDir, profileTranslated(setup, name, seconds)));
+      }
       console.log(`\n### Profiles\n${profiles.join('\n\n')}`);
     }
 
     if (opts.json) {
       await fs.mkdir(resolve(opts.json, '..'), { recursive: true });
       await fs.writeFile(opts.json, JSON.stringify({
-        machine: { ...machine(), loadavg1AtStart: loadAtStart }, options: { ...opts, chunks: CHUNKS, paceMs: PACE_MS }, labels, figures, targets: checks, raw, profiles,
+        machine: { ...machine(), loadavg1AtStart: loadAtStart }, options: { ...opts, chunks: CHUNKS, paceMs: PACE_MS }, labels, figures, targets: checks, raw, translation: translationJson, profiles,
       }, null, 2) + '\n');
       log(`wrote ${opts.json}`);
     }
