@@ -10,6 +10,12 @@ import { basename, dirname, join } from 'node:path';
 /** Temporary files are named `.<target>.<random>.tmp`, so a directory scan can skip them. */
 export const isTempFile = (name: string): boolean => name.startsWith('.') && name.endsWith('.tmp');
 
+/** writeFileAtomic's own temp names, exactly: `.<target>.<12 hex>.tmp`. */
+const OWN_TEMP = /^\.(.+)\.[0-9a-f]{12}\.tmp$/;
+
+/** The name of the file a temp file of writeFileAtomic was for, or undefined if it is not one of ours. */
+export const tempFileTarget = (name: string): string | undefined => OWN_TEMP.exec(name)?.[1];
+
 export async function writeFileAtomic(target: string, data: string, mode = 0o600): Promise<void> {
   const dir = dirname(target);
   const temp = join(dir, `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);

@@ -51,6 +51,27 @@ async function acquire(target: string, lockPath: string, onCompromised: (err: Er
 }
 
 /**
+ * Runs `fn` holding the lock on `target` if the lock is free now (a stale one counts as free);
+ * undefined, without waiting and without running `fn`, while a live holder in this process or
+ * another has it.
+ */
+export async function tryWithLock<T>(target: string, lockPath: string, log: Logger, fn: () => Promise<T>): Promise<T | undefined> {
+  if (queues.has(lockPath)) return undefined;
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(target, { lockfilePath: lockPath, realpath: false, stale: STALE_MS, onCompromised: () => {} });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOCKED') return undefined;
+    throw new StoreLockError(`cannot lock ${target}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+  }
+  try {
+    return await fn();
+  } finally {
+    await release().catch((err: Error) => log.warn(`[store] could not release the lock on ${target}: ${err.message}`));
+  }
+}
+
+/**
  * Runs `fn` holding the lock on `target` (lock directory at `lockPath`). `fn` calls `assertHeld()`
  * just before it writes: if the lock was lost meanwhile (this process stalled past STALE_MS and
  * another took over) that throws StoreLockError instead of overwriting the other's change.

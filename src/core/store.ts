@@ -13,8 +13,8 @@ import { ensureDataDir } from './config';
 import { watchDirectory } from './dirwatch';
 import type { Disposable } from './disposable';
 import { AccountFileError, DataDirError } from './errors';
-import { fsyncDir, writeFileAtomic } from './fsutil';
-import { withLock } from './lock';
+import { fsyncDir, tempFileTarget, writeFileAtomic } from './fsutil';
+import { tryWithLock, withLock } from './lock';
 import type { Logger } from './log';
 import { mapInSlices } from './slices';
 
@@ -37,6 +37,15 @@ const isAccountFileName = (name: string): boolean =>
 
 /** An id names a file directly inside accounts/: not empty, not hidden, no path separator. */
 const isSafeId = (id: string): boolean => id !== '' && !id.startsWith('.') && !/[/\\\0]/.test(id);
+
+/** The account id a temp file left by writeFileAtomic was for, or undefined if it is no such file. */
+function leftoverOf(name: string): string | undefined {
+  const target = tempFileTarget(name);
+  return target !== undefined && isAccountFileName(target) ? target.slice(0, -EXT.length) : undefined;
+}
+
+const leftoverLine = (n: number): string =>
+  `[store] removed ${n} leftover temp file${n === 1 ? '' : 's'} from an interrupted write`;
 
 /** A read error: undefined when the file does not exist, else AccountFileError. */
 function missingOrThrow(err: unknown, file: string): undefined {
@@ -98,16 +107,19 @@ export class AccountStore implements Disposable {
 
   /**
    * Every valid account file (10,000 in well under a second). A bad file becomes a problem, is
-   * logged once per distinct content, and is left untouched. Temp files and locks are not read.
+   * logged once per distinct content, and is left untouched. Temp files and locks are not read;
+   * temp files an interrupted write left behind are removed (see removeLeftovers).
    */
   async loadAll(): Promise<{ accounts: Account[]; problems: LoadProblem[] }> {
-    let names: string[];
+    let all: string[];
     try {
-      names = (await fs.readdir(this.accountsDir)).filter(isAccountFileName).sort();
+      all = await fs.readdir(this.accountsDir);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { accounts: [], problems: [] };
       throw new DataDirError(`cannot list ${this.accountsDir}: ${(err as NodeJS.ErrnoException).code}`, { cause: err });
     }
+    await this.removeLeftovers(all);
+    const names = all.filter(isAccountFileName).sort();
     const loaded = await mapInSlices(names, (name) => this.load(join(this.accountsDir, name)));
 
     const accounts: Account[] = [];
@@ -140,6 +152,44 @@ export class AccountStore implements Disposable {
       const fingerprint = text === undefined ? err.reason : createHash('sha256').update(text).digest('hex');
       return { problem: { file, reason: err.reason }, fingerprint };
     }
+  }
+
+  /**
+   * Removes the temp files (writeFileAtomic's pattern, for an account file) that a process killed
+   * between writing and renaming left, each under its account's lock: a temp file exists only
+   * while its writer holds that lock, so one found while the lock is free is a leftover. An
+   * account whose lock a live writer holds is skipped (the next load looks again).
+   */
+  private async removeLeftovers(names: string[]): Promise<void> {
+    const byId = new Map<string, string[]>();
+    for (const name of names) {
+      const id = leftoverOf(name);
+      if (id !== undefined && isSafeId(id)) byId.set(id, [...(byId.get(id) ?? []), name]);
+    }
+    if (byId.size === 0) return;
+    let removed = 0;
+    for (const [id, temps] of byId) {
+      try {
+        removed += (await tryWithLock(join(this.accountsDir, id + EXT), this.lockPathOf(id), this.log, () => this.removeFiles(temps))) ?? 0;
+      } catch (err) {
+        this.log.warn(`[store] could not remove the leftover temp files of account ${id}: ${(err as Error).message}`);
+      }
+    }
+    if (removed > 0) this.log.info(leftoverLine(removed));
+  }
+
+  /** Removes files of accounts/ by name; how many were there. */
+  private async removeFiles(names: string[]): Promise<number> {
+    let removed = 0;
+    for (const name of names) {
+      try {
+        await fs.unlink(join(this.accountsDir, name));
+        removed++;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+    return removed;
   }
 
   /** The account, or undefined if there is no such file. Throws AccountFileError if the file is bad. */
@@ -185,14 +235,22 @@ export class AccountStore implements Disposable {
         if (account) return { account, created: false };
       }
       const id = randomUUID();
-      const account = await this.write(join(this.accountsDir, id + EXT), { ...mutate(undefined), id }, assertHeld);
+      const file = join(this.accountsDir, id + EXT);
+      // Under the account's lock too: a temp file is only ever written under its account's lock.
+      const account = await withLock(file, this.lockPathOf(id), this.log, (accountHeld) =>
+        this.write(file, { ...mutate(undefined), id }, () => {
+          assertHeld();
+          accountHeld();
+        }),
+      );
       return { account, created: true };
     });
   }
 
   /**
-   * Deletes the account's file; false if there is none. A file that does not validate is not
-   * deleted (AccountFileError): the program never removes what it cannot read.
+   * Deletes the account's file, and any temp file an interrupted write of it left (it may hold
+   * the refresh token); false if there is none. A file that does not validate is not deleted
+   * (AccountFileError): the program never removes what it cannot read.
    */
   async remove(id: string): Promise<boolean> {
     const file = this.fileOf(id);
@@ -201,6 +259,9 @@ export class AccountStore implements Disposable {
       if (!(await this.readAccount(file))) return false;
       assertHeld();
       await fs.rm(file, { force: true });
+      const temps = (await fs.readdir(this.accountsDir)).filter((name) => leftoverOf(name) === id);
+      const removed = await this.removeFiles(temps);
+      if (removed > 0) this.log.info(leftoverLine(removed));
       await fsyncDir(this.accountsDir);
       return true;
     });

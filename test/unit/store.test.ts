@@ -9,6 +9,7 @@ import { newAccount, serializeAccount, type Account } from '../../src/core/accou
 import { AccountFileError } from '../../src/core/errors';
 import { MemoryLogger } from '../../src/core/log';
 import { AccountStore, type StoreChange } from '../../src/core/store';
+import { holdLock } from '../helpers/lock-holder';
 
 const repoRoot = resolve(__dirname, '../..');
 const writerScript = join(repoRoot, 'test/fixtures/store-writer.ts');
@@ -308,6 +309,70 @@ describe('AccountStore crash safety', () => {
 
     const updated = await store.update(account.id, (cur) => ({ ...cur, name: 'After crash' }));
     assert.equal(updated?.name, 'After crash');
+  });
+});
+
+/** A temp file as writeFileAtomic names it, holding what an interrupted write of `account` held. */
+async function placeLeftover(store: AccountStore, account: Account, hex = '0123456789ab'): Promise<string> {
+  const name = `.${account.id}.json.${hex}.tmp`;
+  await fsp.writeFile(join(store.accountsDir, name), serializeAccount({ ...account, token: token(9) }), { mode: 0o600 });
+  return name;
+}
+
+const leftoverLines = (log: MemoryLogger) => log.lines.filter((l) => l.level === 'info' && /leftover temp file/.test(l.message)).map((l) => l.message);
+
+describe('AccountStore leftovers of interrupted writes', () => {
+  test('load removes our temp files of account files and says how many; other names are left alone', async () => {
+    const { store, log } = await openStore();
+    const { account: ada } = await upsertAda(store);
+    const { account: bob } = await upsertAda(store, 'bob@example.com');
+    await placeLeftover(store, ada, '0123456789ab');
+    await placeLeftover(store, ada, 'ba9876543210');
+    await placeLeftover(store, bob);
+    const others = ['notes.tmp', '.other.json.tmp', `.${ada.id}.json.tmp`, `.${ada.id}.json.xyz.tmp`, `${ada.id}.json.0123456789ab.tmp`];
+    for (const name of others) await fsp.writeFile(join(store.accountsDir, name), 'kept');
+
+    const { accounts, problems } = await store.loadAll();
+
+    assert.deepEqual(accounts.map((a) => a.email).sort(), ['ada@example.com', 'bob@example.com']);
+    assert.deepEqual(problems, []);
+    assert.deepEqual((await fsp.readdir(store.accountsDir)).sort(), [...others, `${ada.id}.json`, `${bob.id}.json`].sort());
+    assert.deepEqual(leftoverLines(log), ['[store] removed 3 leftover temp files from an interrupted write']);
+    await store.loadAll();
+    assert.equal(leftoverLines(log).length, 1, 'nothing left, nothing said');
+  });
+
+  test('a temp file whose account lock a live process holds is left alone, and removed once it is released', { timeout: 30_000 }, async () => {
+    const { store, log } = await openStore();
+    const { account } = await upsertAda(store);
+    const file = join(store.accountsDir, `${account.id}.json`);
+    const holder = await holdLock(file, join(store.accountsDir, `.${account.id}.json.lock`));
+    const temp = await placeLeftover(store, account);
+    try {
+      await store.loadAll();
+      assert.ok((await fsp.readdir(store.accountsDir)).includes(temp), 'a live writer may still rename it');
+      assert.deepEqual(leftoverLines(log), []);
+    } finally {
+      await holder.release();
+    }
+    await store.loadAll();
+    assert.ok(!(await fsp.readdir(store.accountsDir)).includes(temp));
+    assert.deepEqual(leftoverLines(log), ['[store] removed 1 leftover temp file from an interrupted write']);
+  });
+
+  test('remove deletes the account\'s temp leftovers (its refresh token), not another account\'s', async () => {
+    const { store, log } = await openStore();
+    const { account: ada } = await upsertAda(store);
+    const { account: bob } = await upsertAda(store, 'bob@example.com');
+    await placeLeftover(store, ada);
+    const bobs = await placeLeftover(store, bob);
+
+    assert.equal(await store.remove(ada.id), true);
+
+    const left = await fsp.readdir(store.accountsDir);
+    assert.deepEqual(left.sort(), [`${bob.id}.json`, bobs].sort());
+    for (const name of left) assert.ok(!(await fsp.readFile(join(store.accountsDir, name), 'utf8')).includes(ada.id));
+    assert.deepEqual(leftoverLines(log), ['[store] removed 1 leftover temp file from an interrupted write']);
   });
 });
 
