@@ -14,7 +14,7 @@ import { watchDirectory } from './dirwatch';
 import type { Disposable } from './disposable';
 import { AccountFileError, DataDirError } from './errors';
 import { fsyncDir, tempFileTarget, writeFileAtomic } from './fsutil';
-import { tryWithLock, withLock } from './lock';
+import { removeAbandonedLockTemps, tryWithLock, withLock } from './lock';
 import type { Logger } from './log';
 import { mapInSlices } from './slices';
 
@@ -99,10 +99,11 @@ export class AccountStore implements Disposable {
     this.accountsDir = join(this.dataDir, 'accounts');
   }
 
-  /** Creates the data directory and accounts/, both 0700. */
+  /** Creates the data directory and accounts/, both 0700; removes what a killed lock of the store left. */
   async init(): Promise<void> {
     await ensureDataDir(this.dataDir);
     await fs.chmod(this.accountsDir, 0o700);
+    await removeAbandonedLockTemps(this.dataDir, await fs.readdir(this.dataDir));
   }
 
   /**
@@ -158,16 +159,16 @@ export class AccountStore implements Disposable {
    * Removes the temp files (writeFileAtomic's pattern, for an account file) that a process killed
    * between writing and renaming left, each under its account's lock: a temp file exists only
    * while its writer holds that lock, so one found while the lock is free is a leftover. An
-   * account whose lock a live writer holds is skipped (the next load looks again).
+   * account whose lock a live writer holds is skipped (the next load looks again). The temp files
+   * of locks whose owner died go too.
    */
   private async removeLeftovers(names: string[]): Promise<void> {
+    let removed = await removeAbandonedLockTemps(this.accountsDir, names);
     const byId = new Map<string, string[]>();
     for (const name of names) {
       const id = leftoverOf(name);
       if (id !== undefined && isSafeId(id)) byId.set(id, [...(byId.get(id) ?? []), name]);
     }
-    if (byId.size === 0) return;
-    let removed = 0;
     for (const [id, temps] of byId) {
       try {
         removed += (await tryWithLock(join(this.accountsDir, id + EXT), this.lockPathOf(id), this.log, () => this.removeFiles(temps))) ?? 0;

@@ -3,7 +3,9 @@
  * real FakeGoogle server: what a user sees in the files, the log and the selection.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -816,5 +818,38 @@ describe('TokenPool', () => {
     assert.equal(await h.pool.acquire(MODEL), undefined);
     await assert.rejects(h.pool.remove(ada.id), { name: 'AccountNotFoundError' });
     await assert.rejects(h.pool.setProxyDisabled(ada.id, true), { name: 'AccountNotFoundError' });
+  });
+});
+
+/** test/fixtures/store-writer.ts killed (SIGKILL) after writing its temp file, before the rename: its lock stays behind. */
+async function crashWritingAccount(dataDir: string, id: string): Promise<void> {
+  const script = join(__dirname, '../fixtures/store-writer.ts');
+  const child = spawn(process.execPath, ['--import', 'tsx', script, dataDir, 'crash-before-rename', id], { cwd: join(__dirname, '../..') });
+  child.stdout.once('data', () => child.stdin.write('go\n'));
+  const [, signal] = (await once(child, 'exit')) as [number | null, string | null];
+  assert.equal(signal, 'SIGKILL');
+}
+
+describe('TokenPool after a crash', () => {
+  test('the first request after a restart does not wait for the dead process\'s lock, and its temp file is gone', { timeout: 60_000 }, async () => {
+    const h = await harness({ realClock: true });
+    const ada = await h.addAccount('ada@example.com', { expiresInS: -60 });
+    await crashWritingAccount(h.dir, ada.id);
+    const accountsDir = join(h.dir, 'accounts');
+    const left = await fs.readdir(accountsDir);
+    assert.ok(left.includes(`.${ada.id}.json.lock`) && left.some((n) => n.endsWith('.tmp')), `the crash left a lock and a temp file: ${left}`);
+
+    const started = performance.now();
+    await h.pool.load();
+    const lease = await h.pool.acquire(MODEL); // an expired token: refreshes, and saves under the lock
+    const ms = performance.now() - started;
+
+    assert.equal(lease?.email, 'ada@example.com');
+    assert.ok(ms < 2000, `first request after the restart took ${Math.round(ms)} ms (a stale lock alone would hold it for 10 s)`);
+    assert.equal((await h.readFile(ada.id)).token.access_token, lease.accessToken, 'the refreshed token was saved');
+    assert.deepEqual(await fs.readdir(accountsDir), [`${ada.id}.json`]);
+    const lines = h.log.lines.map((l) => l.message);
+    assert.ok(lines.includes('[store] removed 1 leftover temp file from an interrupted write'), lines.join('\n'));
+    assert.ok(lines.some((l) => /took over the lock on .* at once: its owner \(pid \d+ on this host\) is gone/.test(l)), lines.join('\n'));
   });
 });

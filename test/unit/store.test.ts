@@ -271,6 +271,15 @@ describe('AccountStore concurrency', () => {
   });
 });
 
+/** A temp file as writeFileAtomic names it, holding what an interrupted write of `account` held. */
+async function placeLeftover(store: AccountStore, account: Account, hex = '0123456789ab'): Promise<string> {
+  const name = `.${account.id}.json.${hex}.tmp`;
+  await fsp.writeFile(join(store.accountsDir, name), serializeAccount({ ...account, token: token(9) }), { mode: 0o600 });
+  return name;
+}
+
+const leftoverLines = (log: MemoryLogger) => log.lines.filter((l) => l.level === 'info' && /leftover temp file/.test(l.message)).map((l) => l.message);
+
 describe('AccountStore crash safety', () => {
   test('a failed rename leaves the old file whole and no temp file', async () => {
     const { store } = await openStore();
@@ -291,8 +300,8 @@ describe('AccountStore crash safety', () => {
     assert.equal(again?.name, 'Written', 'the lock was released after the failure');
   });
 
-  test('a writer killed between temp write and rename: old file whole, temp ignored, its lock taken over once stale', { timeout: 60_000 }, async () => {
-    const { store, dataDir } = await openStore();
+  test('a writer killed between temp write and rename: old file whole, its temp removed at the next load, its lock taken at once', { timeout: 60_000 }, async () => {
+    const { store, dataDir, log } = await openStore();
     const { account } = await upsertAda(store);
     const file = join(store.accountsDir, `${account.id}.json`);
     const before = await fsp.readFile(file);
@@ -303,23 +312,18 @@ describe('AccountStore crash safety', () => {
     assert.ok(leftovers.includes(`.${account.id}.json.lock`), `the crash left its lock: ${leftovers}`);
 
     assert.deepEqual(await fsp.readFile(file), before);
+    const started = performance.now();
     const { accounts, problems } = await store.loadAll();
     assert.deepEqual(accounts, [account]);
     assert.deepEqual(problems, []);
+    assert.deepEqual(await fsp.readdir(store.accountsDir), [`${account.id}.json`], 'temp file and dead lock both gone');
+    assert.deepEqual(leftoverLines(log), ['[store] removed 1 leftover temp file from an interrupted write']);
 
     const updated = await store.update(account.id, (cur) => ({ ...cur, name: 'After crash' }));
     assert.equal(updated?.name, 'After crash');
+    assert.ok(performance.now() - started < 2000, 'the dead writer\'s lock was not waited for');
   });
 });
-
-/** A temp file as writeFileAtomic names it, holding what an interrupted write of `account` held. */
-async function placeLeftover(store: AccountStore, account: Account, hex = '0123456789ab'): Promise<string> {
-  const name = `.${account.id}.json.${hex}.tmp`;
-  await fsp.writeFile(join(store.accountsDir, name), serializeAccount({ ...account, token: token(9) }), { mode: 0o600 });
-  return name;
-}
-
-const leftoverLines = (log: MemoryLogger) => log.lines.filter((l) => l.level === 'info' && /leftover temp file/.test(l.message)).map((l) => l.message);
 
 describe('AccountStore leftovers of interrupted writes', () => {
   test('load removes our temp files of account files and says how many; other names are left alone', async () => {
