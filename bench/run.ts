@@ -248,10 +248,14 @@ const profileChat = (target: Target, durationS: number) => async (server: Server
   return `c=16 for ${durationS} s, ${Math.round(result.rps)} req/s, ${((result.cpuMsPerReq ?? NaN) * 1000).toFixed(0)} µs CPU/req`;
 };
 
-/** A translated contender: batches of 16 streams for `durationS`, then whole answers at c=16 as long. */
-const profileTranslated = (setup: Setup, name: string, durationS: number) => async (server: Server): Promise<string> => {
+/** A translation contender, streamed (batches of 16 streams) or whole (answers at c=16), for `durationS`. */
+const profileTranslated = (setup: Setup, name: string, phase: 'streamed' | 'whole', durationS: number) => async (server: Server): Promise<string> => {
   const contenders = translationContenders(setup.upstream.url, server, setup.apiKey);
   const c = contenders.find((x) => x.name === name)!;
+  if (phase === 'whole') {
+    const whole = await runLoad(c.whole, 16, durationS);
+    return `whole answers at c=16 for ${durationS} s, ${Math.round(whole.rps)} req/s, ${((whole.cpuMsPerReq ?? NaN) * 1000).toFixed(0)} µs CPU/answer`;
+  }
   const direct = contenders.find((x) => x.name === 'direct')!;
   const until = Date.now() + durationS * 1000;
   let events = 0;
@@ -261,9 +265,7 @@ const profileTranslated = (setup: Setup, name: string, durationS: number) => asy
     events += batch.pairs.length * CHUNKS;
     cpu += batch.cpuMs ?? 0;
   }
-  const whole = await runLoad(c.whole, 16, durationS);
-  return `${c.label}: ${events} streamed events at c=16 (${((cpu * 1000) / events).toFixed(1)} µs CPU/event), then whole answers at c=16 ` +
-    `for ${durationS} s (${Math.round(whole.rps)} req/s, ${((whole.cpuMsPerReq ?? NaN) * 1000).toFixed(0)} µs CPU/answer)`;
+  return `${events} streamed events at c=16 in ${durationS} s, ${((cpu * 1000) / events).toFixed(1)} µs CPU/event`;
 };
 
 type NativeRun = { figures: Figures; rounds: HttpRounds };
@@ -380,8 +382,8 @@ async function main(): Promise<void> {
         const t = byName.get(`tokenpool-${n}`)!;
         profiles.push(await profileServe(t.name, t.label, dirs[n], workDir, profileChat(t, seconds)));
       }
-      for (const name of [NATIVE, 'anthropic', 'responses']) {
-        profiles.push(await profileServe(`translation-${name}`, `tokenpool (1 account), ${name}`, dirs[1], workDir, profileTranslated(setup, name, seconds)));
+      for (const [name, phase] of [[NATIVE, 'streamed'], ['anthropic', 'streamed'], ['responses', 'streamed'], [NATIVE, 'whole'], ['anthropic', 'whole']] as const) {
+        profiles.push(await profileServe(`${name}-${phase}`, `tokenpool (1 account), ${name} ${phase}`, dirs[1], workDir, profileTranslated(setup, name, phase, seconds)));
       }
       console.log(`\n### Profiles\n${profiles.join('\n\n')}`);
     }
