@@ -11,7 +11,7 @@
  * host, a live or reused pid, an owner that cannot be read) is taken over only once it is stale:
  * not refreshed for STALE_MS.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -86,8 +86,25 @@ const HERE: Here = { host: hostname(), pid: process.pid, alive: pidAlive, holds:
 const codeOf = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? (err as Error).message;
 const isCode = (err: unknown, ...codes: string[]): boolean => codes.includes((err as NodeJS.ErrnoException).code ?? '');
 
-/** `<lockPath>.<12 hex>.tmp`: an owner record about to become a lock, or a lock being removed. */
-const tempBeside = (lockPath: string): string => `${lockPath}.${randomBytes(6).toString('hex')}.tmp`;
+const newNonce = (): string => randomBytes(8).toString('hex');
+
+/** This host in a file name: 8 hex of the hostname's hash. */
+const HOST_TAG = createHash('sha256').update(HERE.host).digest('hex').slice(0, 8);
+
+/**
+ * A temp file beside the lock: an owner record about to become the lock, or a lock moved aside to
+ * be removed. Its name says who made it (`<lockPath>.<host tag>.<pid>.<nonce>.tmp`) from the moment
+ * it exists, so one left by a killed process is known as such even if it is empty.
+ */
+const tempBeside = (lockPath: string, nonce: string): string => `${lockPath}.${HOST_TAG}.${HERE.pid}.${nonce}.tmp`;
+const LOCK_TEMP = /^\..+\.lock\.([0-9a-f]{8})\.(\d+)\.([0-9a-f]{16})\.tmp$/;
+
+/** Who made a temp file beside a lock, by its name; undefined if the name is not one of ours. */
+function makerOf(name: string): LockOwner | undefined {
+  const m = LOCK_TEMP.exec(name);
+  if (!m) return undefined;
+  return { host: m[1] === HOST_TAG ? HERE.host : `host tag ${m[1]}`, pid: Number(m[2]), nonce: m[3] };
+}
 
 async function readOwner(file: string): Promise<LockOwner | undefined> {
   return parseOwner(await fs.readFile(file, 'utf8').catch(() => undefined));
@@ -98,8 +115,8 @@ async function readOwner(file: string): Promise<LockOwner | undefined> {
  * counts as held from the start, so this process's own owner temp file never looks abandoned.
  */
 async function create(target: string, lockPath: string): Promise<LockOwner | undefined> {
-  const owner: LockOwner = { host: HERE.host, pid: HERE.pid, nonce: randomBytes(8).toString('hex') };
-  const temp = tempBeside(lockPath);
+  const owner: LockOwner = { host: HERE.host, pid: HERE.pid, nonce: newNonce() };
+  const temp = tempBeside(lockPath, owner.nonce);
   heldHere.add(owner.nonce);
   let created = false;
   try {
@@ -123,28 +140,18 @@ async function create(target: string, lockPath: string): Promise<LockOwner | und
   }
 }
 
-/** An owner record or a lock moved aside: `.<name>.lock.<12 hex>.tmp`. */
-const LOCK_TEMP = /^\..+\.lock\.[0-9a-f]{12}\.tmp$/;
-
 /**
- * Removes, among `names` in `dir`, the temp files of locks (create's owner records, locks moved
- * aside to be removed) that a process killed meanwhile left: those whose owner is gone, or that
- * name no owner and are older than STALE_MS. Returns how many were removed.
+ * Removes, among `names` in `dir`, the temp files beside locks (owner records, locks moved aside)
+ * that a process killed meanwhile left: those whose maker is gone by the owner rule. Returns how
+ * many were removed.
  */
 export async function removeAbandonedLockTemps(dir: string, names: readonly string[]): Promise<number> {
   let removed = 0;
-  for (const name of names.filter((n) => LOCK_TEMP.test(n))) {
-    const file = join(dir, name);
-    try {
-      const stat = await fs.lstat(file);
-      const owner = stat.isFile() ? await readOwner(file) : undefined;
-      const abandoned = owner ? ownerGone(owner, HERE) : stat.mtimeMs < Date.now() - STALE_MS;
-      if (!abandoned) continue;
-      await fs.rm(file, { recursive: true, force: true });
-      removed++;
-    } catch (err) {
-      if (!isCode(err, 'ENOENT')) throw err;
-    }
+  for (const name of names) {
+    const maker = makerOf(name);
+    if (!maker || !ownerGone(maker, HERE)) continue;
+    await fs.rm(join(dir, name), { recursive: true, force: true });
+    removed++;
   }
   return removed;
 }
@@ -166,21 +173,27 @@ async function clearIfAbandoned(target: string, lockPath: string, log: Logger): 
   const gone = ownerGone(owner, HERE);
   if (!gone && judged.mtimeMs >= Date.now() - STALE_MS) return false;
 
-  const aside = tempBeside(lockPath);
+  const nonce = newNonce();
+  const aside = tempBeside(lockPath, nonce);
+  heldHere.add(nonce);
   try {
-    await fs.rename(lockPath, aside);
-  } catch (err) {
-    if (isCode(err, 'ENOENT')) return true;
-    throw new StoreLockError(`cannot take over the lock on ${target}: ${codeOf(err)}`, { cause: err });
-  }
-  const moved = await fs.lstat(aside);
-  if (moved.ino !== judged.ino || moved.mtimeMs !== judged.mtimeMs) {
-    // Replaced or refreshed since it was judged: put it back unless a new lock took its place.
-    await (moved.isFile() ? fs.link(aside, lockPath) : fs.rename(aside, lockPath)).catch(() => undefined);
+    try {
+      await fs.rename(lockPath, aside);
+    } catch (err) {
+      if (isCode(err, 'ENOENT')) return true;
+      throw new StoreLockError(`cannot take over the lock on ${target}: ${codeOf(err)}`, { cause: err });
+    }
+    const moved = await fs.lstat(aside);
+    if (moved.ino !== judged.ino || moved.mtimeMs !== judged.mtimeMs) {
+      // Replaced or refreshed since it was judged: put it back unless a new lock took its place.
+      await (moved.isFile() ? fs.link(aside, lockPath) : fs.rename(aside, lockPath)).catch(() => undefined);
+      await fs.rm(aside, { recursive: true, force: true });
+      return true;
+    }
     await fs.rm(aside, { recursive: true, force: true });
-    return true;
+  } finally {
+    heldHere.delete(nonce);
   }
-  await fs.rm(aside, { recursive: true, force: true });
   log.info(
     gone
       ? `[store] took over the lock on ${target} at once: its owner (pid ${owner!.pid} on this host) is gone`
