@@ -141,6 +141,22 @@ describe('withLock across processes', () => {
     }
   });
 
+  test('a holder whose lock was taken over notices within STALE_MS / 2, refuses to write, and leaves the new lock alone', { timeout: 30_000 }, async () => {
+    const { target, lockPath } = await lockDir();
+    const log = new MemoryLogger();
+    const other = JSON.stringify({ host: hostname(), pid: process.ppid, nonce: 'fedcba9876543210' });
+    await withLock(target, lockPath, log, async (assertHeld) => {
+      assertHeld();
+      // What a takeover does, as if this process had stalled past STALE_MS.
+      await fs.rm(lockPath);
+      await fs.writeFile(lockPath, other);
+      await sleep(STALE_MS / 2 + 1000);
+      assert.throws(assertHeld, { name: 'StoreLockError', message: /lost the lock on .*a\.json before writing/ });
+    });
+    assert.equal(await fs.readFile(lockPath, 'utf8'), other, 'the release did not remove the other\'s lock');
+    assert.ok(log.lines.some((l) => l.level === 'warn' && l.message.startsWith(`[store] lost the lock on ${target}`)));
+  });
+
   test('temp files beside a lock made by a killed process are removed (even empty); a live one\'s and other names are kept', { timeout: 30_000 }, async () => {
     const { dir } = await lockDir();
     const holder = await holdLock(join(dir, 'b.json'), join(dir, '.b.json.lock'));
