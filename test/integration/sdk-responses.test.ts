@@ -75,7 +75,7 @@ describe('openai SDK Responses API through the proxy', () => {
       assert.ok(call && call.type === 'function_call', 'a function_call item');
       assert.equal(call.name, 'get_weather');
       assert.deepEqual(JSON.parse(call.arguments), { city: 'Quito' });
-      input.push(...first.output, { type: 'function_call_output', call_id: call.call_id, output: '17C, drizzle' });
+      input.push(...(first.output as OpenAI.Responses.ResponseInputItem[]), { type: 'function_call_output', call_id: call.call_id, output: '17C, drizzle' });
       const second = await client.responses.create({ model, input, tools: [weather], store: false, include: ['reasoning.encrypted_content'] });
       assert.match(second.output_text, /tool said: 17C, drizzle/);
       const seen = h.upstream.requests.at(-1)!;
