@@ -228,10 +228,10 @@ async function activationFigures(dataDir: string, opts: Options, workDir: string
  * `tokenpool serve` under `node --cpu-prof` while `load` runs against it (given its URL and pid, it
  * says what it did); the profile covers its start-up too.
  */
-async function profileServe(name: string, label: string, dataDir: string, workDir: string, load: (server: Server) => Promise<string>): Promise<string> {
+async function profileServe(name: string, label: string, dataDir: string, workDir: string, load: (server: Server) => Promise<string>, nodeArgs: string[] = []): Promise<string> {
   const profDir = join(workDir, `profile-${name}`);
   const server = await startServer(`${label} --cpu-prof`,
-    ['--cpu-prof', '--cpu-prof-dir', profDir, CLI, 'serve', '--data-dir', dataDir, '--port', '0'], join(workDir, `profile-${name}.log`));
+    ['--cpu-prof', '--cpu-prof-dir', profDir, ...nodeArgs, CLI, 'serve', '--data-dir', dataDir, '--port', '0'], join(workDir, `profile-${name}.log`));
   const did = await load(server);
   await server.stop();
   const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
@@ -248,8 +248,11 @@ const profileChat = (target: Target, durationS: number) => async (server: Server
   return `c=16 for ${durationS} s, ${Math.round(result.rps)} req/s, ${((result.cpuMsPerReq ?? NaN) * 1000).toFixed(0)} µs CPU/req`;
 };
 
-/** A translation contender, streamed (batches of 16 streams) or whole (answers at c=16), for `durationS`. */
-const profileTranslated = (setup: Setup, name: string, phase: 'streamed' | 'whole', durationS: number) => async (server: Server): Promise<string> => {
+/**
+ * A translation contender for `durationS`: streamed (batches of 16 streams), streamed-c1 (one
+ * stream at a time) or whole (answers at c=16).
+ */
+const profileTranslated = (setup: Setup, name: string, phase: ProfilePhase, durationS: number) => async (server: Server): Promise<string> => {
   const contenders = translationContenders(setup.upstream.url, server, setup.apiKey);
   const c = contenders.find((x) => x.name === name)!;
   if (phase === 'whole') {
@@ -260,13 +263,22 @@ const profileTranslated = (setup: Setup, name: string, phase: 'streamed' | 'whol
   const until = Date.now() + durationS * 1000;
   let events = 0;
   let cpu = 0;
+  const streams = phase === 'streamed' ? 16 : 1;
   while (Date.now() < until) {
-    const batch = await streamBatch(c.stream, direct.stream, 16, 1, CHUNKS, () => cpuMsFine(server.pid));
+    const batch = await streamBatch(c.stream, direct.stream, streams, 1, CHUNKS, () => cpuMsFine(server.pid));
     events += batch.pairs.length * CHUNKS;
     cpu += batch.cpuMs ?? 0;
   }
-  return `${events} streamed events at c=16 in ${durationS} s, ${((cpu * 1000) / events).toFixed(1)} µs CPU/event`;
+  return `${events} streamed events at c=${streams} in ${durationS} s, ${((cpu * 1000) / events).toFixed(1)} µs CPU/event`;
 };
+
+type ProfilePhase = 'streamed' | 'streamed-c1' | 'whole';
+/** The translation profiles: the native pass-through beside each translated contender the targets judge. */
+const TRANSLATION_PROFILES: [string, ProfilePhase][] = [
+  [NATIVE, 'streamed'], ['anthropic', 'streamed'], ['responses', 'streamed'],
+  [NATIVE, 'streamed-c1'], ['anthropic', 'streamed-c1'], ['responses', 'streamed-c1'],
+  [NATIVE, 'whole'], ['anthropic', 'whole'],
+];
 
 type NativeRun = { figures: Figures; rounds: HttpRounds };
 
@@ -382,8 +394,11 @@ async function main(): Promise<void> {
         const t = byName.get(`tokenpool-${n}`)!;
         profiles.push(await profileServe(t.name, t.label, dirs[n], workDir, profileChat(t, seconds)));
       }
-      for (const [name, phase] of [[NATIVE, 'streamed'], ['anthropic', 'streamed'], ['responses', 'streamed'], [NATIVE, 'whole'], ['anthropic', 'whole']] as const) {
-        profiles.push(await profileServe(`${name}-${phase}`, `tokenpool (1 account), ${name} ${phase}`, dirs[1], workDir, profileTranslated(setup, name, phase, seconds)));
+      for (const [name, phase] of TRANSLATION_PROFILES) {
+        // One stream at a time keeps the process idle most of the time: sample ten times as often.
+        const interval = phase === 'streamed-c1' ? ['--cpu-prof-interval', '100'] : [];
+        profiles.push(await profileServe(`${name}-${phase}`, `tokenpool (1 account), ${name} ${phase}`, dirs[1], workDir,
+          profileTranslated(setup, name, phase, phase === 'streamed-c1' ? seconds * 2 : seconds), interval));
       }
       console.log(`\n### Profiles\n${profiles.join('\n\n')}`);
     }
