@@ -76,7 +76,7 @@ export function translationContenders(upstreamUrl: string, serve: Server, apiKey
   };
   const same = (path: string) => ({ stream: path, whole: path });
   return [
-    make('direct', 'direct (Gemini SSE from the upstream)', upstreamUrl,
+    make('direct', 'direct (the upstream)', upstreamUrl,
       { stream: `${GEMINI_VERTEX_PATH}:streamGenerateContent?alt=sse`, whole: `${GEMINI_VERTEX_PATH}:generateContent` }, 'gemini', { authorization: 'Bearer bench' }),
     make(NATIVE, 'Gemini native (pass-through)', serve.url,
       { stream: `/v1beta/models/${BENCH_MODEL}:streamGenerateContent?alt=sse`, whole: `/v1beta/models/${BENCH_MODEL}:generateContent` }, 'gemini',
