@@ -4,7 +4,6 @@
  * event, and what it says is written at once (no buffering of a stream). A whole answer is
  * decoded, collected and rendered as one JSON body.
  */
-import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { collectAnswer, type Answer, type AnswerEvent, type StreamDecoder, type StreamEncoder } from '../protocols/conversation';
@@ -38,12 +37,55 @@ export async function sendTranslatedAnswer(
     for (const event of events) out += encoder.push(event);
     return out;
   };
-  for await (const chunk of body) {
-    await write(res, encode(decoder.push(text.decode(chunk as Buffer, { stream: true }))));
-  }
+  await pump(body, res, (chunk) => encode(decoder.push(text.decode(chunk, { stream: true }))));
   const tail = text.decode();
-  await write(res, encode([...(tail ? decoder.push(tail) : []), ...decoder.end()]) + encoder.end());
+  if (!res.destroyed) res.write(encode([...(tail ? decoder.push(tail) : []), ...decoder.end()]) + encoder.end());
   res.end();
+}
+
+/**
+ * Translates and writes each upstream chunk as it arrives, synchronously in its `data` event (no
+ * async iterator, no promise per chunk: measured, about half the proxy CPU per streamed event).
+ * Backpressure: the upstream is paused while the client's socket is full, resumed on `drain`.
+ * Resolves at the upstream's end; rejects on its error or when translating throws.
+ */
+function pump(body: Readable, res: ServerResponse, translate: (chunk: Buffer) => string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (err?: unknown): void => {
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('error', onError);
+      body.off('close', onClose);
+      res.off('drain', onDrain);
+      res.off('close', onResClose);
+      if (err) reject(err instanceof Error ? err : new Error(String(err)));
+      else resolve();
+    };
+    const onData = (chunk: Buffer): void => {
+      let out: string;
+      try {
+        out = translate(chunk);
+      } catch (err) {
+        body.destroy();
+        done(err);
+        return;
+      }
+      if (out && !res.write(out)) body.pause();
+    };
+    const onDrain = (): void => void body.resume();
+    const onEnd = (): void => done();
+    const onError = (err: Error): void => done(err);
+    // destroyed without an error (no 'end' came first): the answer is incomplete
+    const onClose = (): void => done(new Error('upstream answer closed before its end'));
+    // The client went away: the forward loop's signal aborts the upstream request; stop here.
+    const onResClose = (): void => done();
+    body.on('data', onData);
+    body.once('end', onEnd);
+    body.once('error', onError);
+    body.once('close', onClose);
+    res.on('drain', onDrain);
+    res.once('close', onResClose);
+  });
 }
 
 async function sendWhole(res: ServerResponse, body: Readable, translation: AnswerTranslation): Promise<void> {
@@ -71,11 +113,4 @@ async function sendWhole(res: ServerResponse, body: Readable, translation: Answe
   const out = JSON.stringify(rendered);
   res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(out)) });
   res.end(out);
-}
-
-/** Writes with backpressure: waits for `drain` when the client reads slower than the model writes. */
-async function write(res: ServerResponse, text: string): Promise<void> {
-  if (!text || res.destroyed) return;
-  if (res.write(text)) return;
-  await Promise.race([once(res, 'drain'), once(res, 'close')]);
 }
