@@ -23,6 +23,7 @@ import { anthropicRoutes } from './routes/anthropic';
 import { geminiRoutes } from './routes/gemini';
 import { openaiRoutes } from './routes/openai';
 import { responsesRoutes } from './routes/responses';
+import { responsesTransportRoutes } from './routes/responses-transport';
 import { createUpstream } from './upstream/create';
 
 export interface ProxyServerOptions {
@@ -36,7 +37,7 @@ export interface ProxyServerOptions {
   drainTimeoutMs?: number;
 }
 
-const ROUTES: readonly Route[] = [...openaiRoutes, ...responsesRoutes, ...anthropicRoutes, ...geminiRoutes, ...adminRoutes];
+const ROUTES: readonly Route[] = [...openaiRoutes, ...responsesRoutes, ...responsesTransportRoutes, ...anthropicRoutes, ...geminiRoutes, ...adminRoutes];
 
 const CORS_ALLOW_HEADERS = 'authorization, content-type, x-api-key, x-goog-api-key, anthropic-version, anthropic-beta, x-tokenpool-session';
 
