@@ -108,6 +108,6 @@ export async function tornFiles(f: Figures, opts: { kills: number }): Promise<vo
   startMs.sort((a, b) => a - b);
   f.info('spawn to listening, median (not in the 1 s)', startMs[Math.floor(startMs.length / 2)] ?? 0, 'ms');
   f.info('kills that left a temp file (killed mid-write)', killsLeavingTemp);
-  f.info('kills that left a lock directory', killsLeavingLock);
+  f.info('kills that left a lock file', killsLeavingLock);
   for (const e of examples) f.note(e);
 }
