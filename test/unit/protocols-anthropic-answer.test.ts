@@ -295,6 +295,13 @@ describe('anthropicStreamEncoder: events -> Anthropic SSE', () => {
     ['stop', 'end_turn'], ['length', 'max_tokens'], ['tool-calls', 'tool_use'], ['stop-sequence', 'stop_sequence'],
     ['content-filter', 'refusal'], ['other', 'end_turn'],
   ];
+  test('later text deltas of a block are the same bytes as the first one\'s shape (quotes, newlines, unicode escaped)', () => {
+    const delta = 'say "hi"\n— ok \u2028';
+    const text = encode([{ type: 'text-start', id: 't' }, { type: 'text-delta', id: 't', delta: 'a' }, { type: 'text-delta', id: 't', delta }, finish('stop')]).join('');
+    const expected = `event: content_block_delta\ndata: ${JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: delta } })}\n\n`;
+    assert.ok(text.includes(expected), text);
+  });
+
   test('finish error -> an error event after the open blocks close, and no message_stop', () => {
     const text = encode([{ type: 'text-start', id: 't' }, { type: 'text-delta', id: 't', delta: 'par' }, finish('error', { rawReason: 'UNAVAILABLE' })]).join('');
     assert.ok(text.endsWith('event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\nevent: error\ndata: {"type":"error","error":{"type":"api_error","message":"The upstream answer failed: UNAVAILABLE"}}\n\n'), text);
