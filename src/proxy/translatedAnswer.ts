@@ -6,6 +6,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { collectAnswer, type Answer, type AnswerEvent, type StreamDecoder, type StreamEncoder } from '../protocols/conversation';
 
 /** How the client's protocol is made from the upstream's answer. */
@@ -29,7 +30,9 @@ export async function sendTranslatedAnswer(
   if (translation.kind === 'json' || !stream) return sendWhole(res, body, translation);
   const decoder = translation.decoder(true);
   const encoder = translation.encoder();
-  const text = new TextDecoder();
+  // node's own UTF-8 decoder (a character split between chunks waits for its rest): about a
+  // third of TextDecoder's time per chunk, which goes through an ICU converter
+  const text = new StringDecoder('utf8');
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
   res.flushHeaders();
   const encode = (events: AnswerEvent[]): string => {
@@ -37,8 +40,8 @@ export async function sendTranslatedAnswer(
     for (const event of events) out += encoder.push(event);
     return out;
   };
-  await pump(body, res, (chunk) => encode(decoder.push(text.decode(chunk, { stream: true }))));
-  const tail = text.decode();
+  await pump(body, res, (chunk) => encode(decoder.push(text.write(chunk))));
+  const tail = text.end();
   if (!res.destroyed) res.write(encode([...(tail ? decoder.push(tail) : []), ...decoder.end()]) + encoder.end());
   res.end();
 }
