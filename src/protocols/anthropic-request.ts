@@ -18,6 +18,7 @@ import {
   type ToolResultPart,
   type UserPart,
 } from './conversation';
+import { definedTool, isAnthropicServerTool } from './anthropic-defined-tools';
 
 type Json = Record<string, unknown>;
 
@@ -33,14 +34,18 @@ export const isRecord = (value: unknown): value is Json => typeof value === 'obj
  * `context_management`, `service_tier`, `container`, `mcp_servers`, `speed`, `inference_geo`,
  * `diagnostics`, `cache_control` (top level and on every block) and citations on text blocks.
  */
-export function fromAnthropicRequest(body: Json, model: string): ConversationRequest {
+export function fromAnthropicRequest(body: Json, model: string, notes: string[] = []): ConversationRequest {
   if (!Array.isArray(body.messages)) throw new UntranslatableError('messages', 'must be an array of messages');
   const toolNames = new Map<string, string>();
   const messages: Message[] = body.system === undefined ? [] : systemMessages(body.system, 'system');
   body.messages.forEach((message, i) => messages.push(...fromMessage(message, `messages[${i}]`, toolNames)));
-  const request: ConversationRequest = { model, messages, tools: fromTools(body.tools), stream: body.stream === true };
+  const { tools, leftOut } = fromTools(body.tools, notes);
+  const request: ConversationRequest = { model, messages, tools, stream: body.stream === true };
   if (body.tool_choice !== undefined) {
     request.toolChoice = fromToolChoice(body.tool_choice);
+    if (request.toolChoice.type === 'tool' && leftOut.has(request.toolChoice.name)) {
+      throw new UntranslatableError('tool_choice.name', `names ${JSON.stringify(request.toolChoice.name)}, a tool Anthropic's own service runs, which the upstream cannot`);
+    }
     if (isRecord(body.tool_choice) && body.tool_choice.disable_parallel_tool_use === true) request.parallelToolCalls = false;
   }
   if (typeof body.max_tokens === 'number') request.maxOutputTokens = body.max_tokens;
@@ -186,24 +191,37 @@ function mediaTypeOfUrl(url: string): string {
   return (extension && IMAGE_EXTENSIONS[extension]) || 'image/*';
 }
 
-/** Custom tools become functions, `web_search_*` the hosted search; other Anthropic-defined tools have no counterpart. */
-function fromTools(tools: unknown): Tool[] {
-  if (tools === undefined) return [];
+/**
+ * Custom tools become functions, `web_search_*` the hosted search, and the Anthropic-defined client
+ * tools (bash, text editor, memory) functions with their documented input. Anthropic's server tools
+ * are left out with a note (a declared tool is an offer); computer use has no counterpart.
+ */
+function fromTools(tools: unknown, notes: string[]): { tools: Tool[]; leftOut: Set<string> } {
+  const leftOut = new Set<string>();
+  if (tools === undefined) return { tools: [], leftOut };
   if (!Array.isArray(tools)) throw new UntranslatableError('tools', 'must be an array');
-  return tools.map((tool, i): Tool => {
+  const declared = tools.flatMap((tool, i): Tool[] => {
     const t = isRecord(tool) ? tool : {};
     const type = typeof t.type === 'string' ? t.type : 'custom';
-    if (type.startsWith('web_search_')) return { type: 'hosted', kind: 'web_search', name: typeof t.name === 'string' ? t.name : 'web_search' };
-    if (type !== 'custom') throw new UntranslatableError(`tools[${i}]`, 'is an Anthropic-hosted tool with no counterpart upstream');
+    if (type.startsWith('web_search_')) return [{ type: 'hosted', kind: 'web_search', name: typeof t.name === 'string' ? t.name : 'web_search' }];
+    const defined = definedTool(type);
+    if (defined) return [{ type: 'function', ...defined }];
+    if (isAnthropicServerTool(type)) {
+      leftOut.add(typeof t.name === 'string' ? t.name : type);
+      notes.push(`tools[${i}] (${type}): a tool Anthropic's own service runs, which the upstream cannot; left out`);
+      return [];
+    }
+    if (type !== 'custom') throw new UntranslatableError(`tools[${i}]`, `is the Anthropic-defined tool ${JSON.stringify(type)}, which has no counterpart upstream`);
     if (typeof t.name !== 'string') throw new UntranslatableError(`tools[${i}].name`, 'must be a string');
     // defer_loading, cache_control, strict, input_examples and allowed_callers are Anthropic-side hints.
-    return {
+    return [{
       type: 'function',
       name: t.name,
       ...(typeof t.description === 'string' ? { description: t.description } : {}),
       inputSchema: isRecord(t.input_schema) ? t.input_schema : { type: 'object', properties: {} },
-    };
+    }];
   });
+  return { tools: declared, leftOut };
 }
 
 function fromToolChoice(choice: unknown): ToolChoice {

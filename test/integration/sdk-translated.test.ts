@@ -77,6 +77,47 @@ describe('Anthropic SDK on a Gemini model', () => {
     assertUpstreamAuthorisedByPool(h);
   });
 
+  test("Anthropic's bash and text editor tools are offered to Gemini as functions and called by their names", async () => {
+    const tools: Anthropic.ToolUnion[] = [
+      { type: 'bash_20250124', name: 'bash' },
+      { type: 'text_editor_20250728', name: 'str_replace_based_edit_tool' },
+    ];
+    const ask = 'Fix it. [[call str_replace_based_edit_tool {"command":"str_replace","path":"/tmp/a.py","old_str":"x = 1","new_str":"x = 2"}]]';
+    const messages: Anthropic.MessageParam[] = [{ role: 'user', content: ask }];
+    const first = await client.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 1024, tools, messages });
+    assert.equal(first.stop_reason, 'tool_use');
+    const call = first.content.find((b) => b.type === 'tool_use');
+    assert.ok(call && call.type === 'tool_use');
+    assert.equal(call.name, 'str_replace_based_edit_tool');
+    assert.deepEqual(call.input, { command: 'str_replace', path: '/tmp/a.py', old_str: 'x = 1', new_str: 'x = 2' });
+
+    const declared = (geminiBodies(h).at(-1)!.body as { tools: { functionDeclarations: { name: string; parameters: { properties: Record<string, unknown> } }[] }[] })
+      .tools[0].functionDeclarations;
+    assert.deepEqual(declared.map((d) => d.name), ['bash', 'str_replace_based_edit_tool']);
+    assert.ok('command' in declared[0].parameters.properties && 'old_str' in declared[1].parameters.properties, 'each with its documented input');
+
+    messages.push({ role: 'assistant', content: first.content });
+    messages.push({ role: 'user', content: [{ type: 'tool_result', tool_use_id: call.id, content: 'The file has been edited.' }] });
+    const second = await client.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 1024, tools, messages });
+    const text = second.content.find((b) => b.type === 'text');
+    assert.ok(text && text.type === 'text');
+    assert.match(text.text, /tool said: The file has been edited\./);
+  });
+
+  test("a server tool Anthropic runs (code execution) is left out, logged, and the request still answered", async () => {
+    const logged = h.log.lines.length;
+    const answer = await client.messages.create({
+      model: 'claude-sonnet-4-5',
+      max_tokens: 256,
+      tools: [{ type: 'code_execution_20250825', name: 'code_execution' }, weatherTool],
+      messages: [{ role: 'user', content: 'Hello' }],
+    });
+    assert.equal(answer.stop_reason, 'end_turn');
+    const declared = (geminiBodies(h).at(-1)!.body as { tools: { functionDeclarations: { name: string }[] }[] }).tools[0].functionDeclarations;
+    assert.deepEqual(declared.map((d) => d.name), ['get_weather']);
+    assert.ok(h.log.lines.slice(logged).some((l) => l.level === 'info' && /tools\[0\] \(code_execution_20250825\).*left out/.test(l.message)), 'one log line says what was left out');
+  });
+
   test('an is_error tool result reaches Gemini as an error', async () => {
     const first = await client.messages.create({
       model: 'gemini-2.5-flash',

@@ -192,10 +192,10 @@ describe('fromAnthropicRequest: each field', () => {
 describe('fromAnthropicRequest: what cannot travel is a 400 naming the field', () => {
   const table: [string, Record<string, unknown>, string][] = [
     ['tool_result for no earlier tool_use', { messages: [hi, { role: 'user', content: [{ type: 'text', text: 'x' }, { type: 'tool_result', tool_use_id: 'toolu_x', content: 'r' }] }] }, 'messages[1].content[1].tool_use_id'],
-    ['bash tool', { messages: [hi], tools: [{ name: 'f', input_schema: {} }, { type: 'bash_20250124', name: 'bash' }] }, 'tools[1]'],
-    ['text editor tool', { messages: [hi], tools: [{ type: 'text_editor_20250728', name: 'str_replace_based_edit_tool' }] }, 'tools[0]'],
-    ['computer tool', { messages: [hi], tools: [{ type: 'computer_20250124', name: 'computer' }] }, 'tools[0]'],
-    ['code execution tool', { messages: [hi], tools: [{ type: 'code_execution_20250825', name: 'code_execution' }] }, 'tools[0]'],
+    ['computer tool', { messages: [hi], tools: [{ name: 'f', input_schema: {} }, { type: 'computer_20250124', name: 'computer' }] }, 'tools[1]'],
+    ['an Anthropic-defined tool we do not know', { messages: [hi], tools: [{ type: 'hologram_20270101', name: 'hologram' }] }, 'tools[0]'],
+    ['tool_choice naming a server tool that was left out',
+      { messages: [hi], tools: [{ type: 'code_execution_20250825', name: 'code_execution' }], tool_choice: { type: 'tool', name: 'code_execution' } }, 'tool_choice.name'],
     ['custom tool without a name', { messages: [hi], tools: [{ input_schema: {} }] }, 'tools[0].name'],
     ['unknown user block', { messages: [{ role: 'user', content: [{ type: 'text', text: 'x' }, { type: 'search_result', source: 's' }] }] }, 'messages[0].content[1]'],
     ['server_tool_use in an assistant turn', { messages: [hi, { role: 'assistant', content: [{ type: 'server_tool_use', id: 's', name: 'web_search', input: {} }] }] }, 'messages[1].content[0]'],
@@ -398,5 +398,65 @@ describe('Anthropic -> neutral -> Anthropic keeps what Claude needs', () => {
       stream: true,
     };
     assert.deepEqual(toAnthropicRequest(fromAnthropicRequest(body, 'claude-sonnet-4-5')), body);
+  });
+});
+
+describe('fromAnthropicRequest: Anthropic-defined client tools become functions with their documented input', () => {
+  const declared = (tool: Record<string, unknown>) => {
+    const notes: string[] = [];
+    const request = fromAnthropicRequest({ messages: [hi], tools: [tool] }, 'gemini-2.5-flash', notes);
+    assert.deepEqual(notes, []);
+    assert.equal(request.tools.length, 1);
+    const [fn] = request.tools;
+    assert.equal(fn.type, 'function');
+    return fn as Extract<typeof fn, { type: 'function' }>;
+  };
+  const properties = (schema: Record<string, unknown>) => Object.keys(schema.properties as object).sort();
+  const commands = (schema: Record<string, unknown>) => (schema.properties as Record<string, { enum?: string[] }>).command.enum;
+
+  test('bash_20250124 is the bash function: command, restart', () => {
+    const fn = declared({ type: 'bash_20250124', name: 'bash', cache_control: { type: 'ephemeral' } });
+    assert.equal(fn.name, 'bash');
+    assert.deepEqual(properties(fn.inputSchema), ['command', 'restart']);
+    assert.ok(fn.description);
+  });
+  test('text_editor_20250728 is str_replace_based_edit_tool without undo_edit', () => {
+    const fn = declared({ type: 'text_editor_20250728', name: 'str_replace_based_edit_tool', max_characters: 10000 });
+    assert.equal(fn.name, 'str_replace_based_edit_tool');
+    assert.deepEqual(commands(fn.inputSchema), ['view', 'create', 'str_replace', 'insert']);
+    assert.deepEqual(properties(fn.inputSchema), ['command', 'file_text', 'insert_line', 'new_str', 'old_str', 'path', 'view_range']);
+    assert.deepEqual(fn.inputSchema.required, ['command', 'path']);
+  });
+  test('text_editor_20250124 is str_replace_editor with undo_edit', () => {
+    const fn = declared({ type: 'text_editor_20250124', name: 'str_replace_editor' });
+    assert.equal(fn.name, 'str_replace_editor');
+    assert.deepEqual(commands(fn.inputSchema), ['view', 'create', 'str_replace', 'insert', 'undo_edit']);
+  });
+  test("memory_20250818 has the SDK's memory commands and fields", () => {
+    const fn = declared({ type: 'memory_20250818', name: 'memory' });
+    assert.equal(fn.name, 'memory');
+    assert.deepEqual(commands(fn.inputSchema), ['view', 'create', 'str_replace', 'insert', 'delete', 'rename']);
+    assert.deepEqual(properties(fn.inputSchema), ['command', 'file_text', 'insert_line', 'insert_text', 'new_path', 'new_str', 'old_path', 'old_str', 'path', 'view_range']);
+  });
+  test("Anthropic's server tools are left out with a note each; the other tools stay", () => {
+    const notes: string[] = [];
+    const request = fromAnthropicRequest({
+      messages: [hi],
+      tools: [
+        { type: 'code_execution_20250825', name: 'code_execution' },
+        { name: 'f', input_schema: { type: 'object' } },
+        { type: 'web_fetch_20250910', name: 'web_fetch' },
+        { type: 'tool_search_tool_regex_20251119', name: 'tool_search_tool_regex' },
+        { type: 'mcp_toolset', mcp_server_name: 'm' },
+      ],
+      tool_choice: { type: 'tool', name: 'f' },
+    }, 'gemini-2.5-flash', notes);
+    assert.deepEqual(request.tools, [{ type: 'function', name: 'f', inputSchema: { type: 'object' } }]);
+    assert.deepEqual(notes, [
+      "tools[0] (code_execution_20250825): a tool Anthropic's own service runs, which the upstream cannot; left out",
+      "tools[2] (web_fetch_20250910): a tool Anthropic's own service runs, which the upstream cannot; left out",
+      "tools[3] (tool_search_tool_regex_20251119): a tool Anthropic's own service runs, which the upstream cannot; left out",
+      "tools[4] (mcp_toolset): a tool Anthropic's own service runs, which the upstream cannot; left out",
+    ]);
   });
 });

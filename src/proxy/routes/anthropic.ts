@@ -32,7 +32,9 @@ async function messages(ctx: RouteContext): Promise<void> {
     case 'anthropic':
       return ctx.forward({ op: { api: 'anthropic-messages', model: resolved.model, stream }, sessionKey: key });
     case 'gemini': {
-      const request = decodeRequest(() => fromAnthropicRequest(ctx.body, resolved.model));
+      const notes: string[] = [];
+      const request = decodeRequest(() => fromAnthropicRequest(ctx.body, resolved.model, notes));
+      for (const note of notes) ctx.log.info(`[proxy] /v1/messages ${resolved.requested}: ${note}`);
       const client = {
         encoder: () => anthropicStreamEncoder({ model: resolved.requested }),
         render: (answer: Parameters<typeof renderAnthropicAnswer>[0]) => renderAnthropicAnswer(answer, resolved.requested),
