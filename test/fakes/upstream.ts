@@ -18,6 +18,7 @@ import { anthropicError, validateAnthropicRequest } from './anthropic-validate';
 import { anthropicInputWords, anthropicTurn, renderAnthropicReply } from './anthropic-script';
 import { geminiInputWords, geminiStreamWrites, geminiTurn, renderGeminiReply } from './gemini-script';
 import { validateGeminiRequest, type GeminiMethod } from './gemini-validate';
+import { Replays } from './replay';
 import { createMint, planAnswer, splitText } from './scripted-model';
 
 export type UpstreamRoute =
@@ -100,6 +101,8 @@ const GOOGLE_STATUS: Record<number, string> = {
 
 export class FakeUpstream {
   readonly requests: UpstreamRequest[] = [];
+  /** Recorded live answers served for a model instead of the scripted model's (replay.ts). */
+  readonly replays = new Replays();
   private rules: FailureRule[] = [];
   private paceValue: { chunks: number; intervalMs: number };
   private idCounter = 0;
@@ -290,6 +293,14 @@ export class FakeUpstream {
 
   /** A successful answer in the route's format; `cutAfter` chunks then a reset, for mid-stream failures. */
   private answer(res: ServerResponse, record: UpstreamRequest, cutAfter?: number): void {
+    const replay = this.replays.find(record.model, isStream(record));
+    if (replay instanceof Error) return this.googleError(res, record, 500, replay.message);
+    if (replay) {
+      record.status = 200;
+      res.writeHead(200, { 'content-type': replay.stream ? 'text/event-stream' : 'application/json; charset=UTF-8' });
+      res.end(replay.body);
+      return;
+    }
     const reply = this.reply(record, `fake-${++this.idCounter}`);
     record.status = 200;
     if (!isStream(record)) {

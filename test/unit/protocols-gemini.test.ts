@@ -283,7 +283,7 @@ const describeId = (id: string) => {
   return sig !== undefined ? `signed:${sig}` : /^call_[0-9a-f]{16}$/.test(id) ? 'unsigned' : `bad:${id}`;
 };
 const start = { type: 'response-start', id: 'resp-1', model: 'gemini-2.5-pro' } as const;
-const finish = (reason: string, rawReason: string, use: Usage = { inputTokens: 0, outputTokens: 0 }) => ({ type: 'finish', reason, usage: use, rawReason });
+const finish = (reason: string, rawReason: string, use: Usage = { inputTokens: 0, outputTokens: 0 }, message?: string) => ({ type: 'finish', reason, usage: use, rawReason, ...(message ? { message } : {}) });
 
 test('answer: Gemini SSE chunks -> events', () => {
   const rows: { name: string; text: string; want: unknown[]; freeformTools?: string[] }[] = [
@@ -359,23 +359,20 @@ test('answer: Gemini SSE chunks -> events', () => {
       text: sse(chunk([{ text: 'partial' }], 'MAX_TOKENS')),
       want: [start, { type: 'text-start', id: 'text-0' }, { type: 'text-delta', id: 'text-0', delta: 'partial' }, { type: 'text-end', id: 'text-0' }, finish('length', 'MAX_TOKENS')],
     },
-    { name: 'SAFETY with no parts -> content-filter', text: sse({ candidates: [{ finishReason: 'SAFETY' }], responseId: 'resp-1', modelVersion: 'gemini-2.5-pro' }), want: [start, finish('content-filter', 'SAFETY')] },
-    { name: 'RECITATION -> content-filter', text: sse(chunk([], 'RECITATION')), want: [start, finish('content-filter', 'RECITATION')] },
-    { name: 'PROHIBITED_CONTENT -> content-filter', text: sse(chunk([], 'PROHIBITED_CONTENT')), want: [start, finish('content-filter', 'PROHIBITED_CONTENT')] },
-    { name: 'BLOCKLIST -> content-filter', text: sse(chunk([], 'BLOCKLIST')), want: [start, finish('content-filter', 'BLOCKLIST')] },
-    { name: 'SPII -> content-filter', text: sse(chunk([], 'SPII')), want: [start, finish('content-filter', 'SPII')] },
-    { name: 'IMAGE_SAFETY -> content-filter', text: sse(chunk([], 'IMAGE_SAFETY')), want: [start, finish('content-filter', 'IMAGE_SAFETY')] },
-    { name: 'MALFORMED_FUNCTION_CALL -> error', text: sse(chunk([], 'MALFORMED_FUNCTION_CALL')), want: [start, finish('error', 'MALFORMED_FUNCTION_CALL')] },
-    { name: 'an unknown reason -> other', text: sse(chunk([], 'LANGUAGE')), want: [start, finish('other', 'LANGUAGE')] },
+    {
+      name: 'SAFETY with no parts -> content-filter, said in words',
+      text: sse({ candidates: [{ finishReason: 'SAFETY' }], responseId: 'resp-1', modelVersion: 'gemini-2.5-pro' }),
+      want: [start, finish('content-filter', 'SAFETY', undefined, 'Gemini stopped the answer (SAFETY): the answer may contain safety violations')],
+    },
     {
       name: 'promptFeedback.blockReason without candidates -> content-filter',
       text: sse({ promptFeedback: { blockReason: 'PROHIBITED_CONTENT' }, usageMetadata: { promptTokenCount: 3 }, responseId: 'resp-1', modelVersion: 'gemini-2.5-pro' }),
-      want: [start, finish('content-filter', 'PROHIBITED_CONTENT', { inputTokens: 3, outputTokens: 0 })],
+      want: [start, finish('content-filter', 'PROHIBITED_CONTENT', { inputTokens: 3, outputTokens: 0 }, 'Gemini blocked the prompt (PROHIBITED_CONTENT): it contains prohibited content')],
     },
     {
       name: 'an error chunk mid-stream -> error with its status',
       text: sse(chunk([{ text: 'a' }]), { error: { code: 503, message: 'overloaded', status: 'UNAVAILABLE' } }),
-      want: [start, { type: 'text-start', id: 'text-0' }, { type: 'text-delta', id: 'text-0', delta: 'a' }, { type: 'text-end', id: 'text-0' }, finish('error', 'UNAVAILABLE')],
+      want: [start, { type: 'text-start', id: 'text-0' }, { type: 'text-delta', id: 'text-0', delta: 'a' }, { type: 'text-end', id: 'text-0' }, finish('error', 'UNAVAILABLE', undefined, 'overloaded')],
     },
     {
       name: 'the stream ends without a finishReason: parts closed, finish other',
