@@ -236,7 +236,7 @@ class AnswerReader {
     const out = [...this.blocks.keys()].sort((a, b) => a - b).flatMap((index) => this.stopBlock(index));
     this.finished = true;
     const finishReason = reason ?? FINISH_FOR_STOP_REASON[this.stopReason ?? ''] ?? 'other';
-    const message = finishReason === 'content-filter' ? refusalMessage(this.stopDetails) : reason === 'error' ? rawReason : undefined;
+    const message = finishReason === 'content-filter' ? refusalMessage(this.stopDetails) : reason === 'error' ? `Claude's answer failed: ${rawReason}` : undefined;
     out.push({
       type: 'finish',
       reason: finishReason,

@@ -124,7 +124,7 @@ export function anthropicStreamEncoder({ model }: { model: string }): StreamEnco
     const closing = [...blocks.keys()].map(close).join('');
     // An upstream failure after the answer started is Anthropic's `error` event: clients report it
     // (and may retry) instead of taking a cut answer for a finished one.
-    if (reason === 'error') return closing + sse('error', { error: { type: 'api_error', message: `The upstream answer failed: ${event.message ?? rawReason ?? 'it ended early'}` } });
+    if (reason === 'error') return closing + sse('error', { error: { type: 'api_error', message: event.message ?? `The upstream answer failed: ${rawReason ?? 'it ended early'}` } });
     const words = endingWords(event, saidSomething);
     const said = words.text === undefined ? '' : textBlock(nextIndex++, words.text);
     const delta = {

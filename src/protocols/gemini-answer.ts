@@ -151,7 +151,7 @@ class AnswerState {
     if (this.finished || typeof chunk !== 'object' || chunk === null) return;
     this.start(chunk);
     if (chunk.usageMetadata) this.usage = usageOf(chunk.usageMetadata);
-    if (chunk.error) return this.finish('error', chunk.error.status ?? chunk.error.message, chunk.error.message);
+    if (chunk.error) return this.finish('error', chunk.error.status ?? chunk.error.message, `Gemini's answer failed: ${chunk.error.message ?? chunk.error.status ?? 'an error'}`);
     const candidate = chunk.candidates?.[0];
     if (!candidate) {
       const blocked = chunk.promptFeedback?.blockReason;

@@ -347,7 +347,7 @@ export class FakeUpstream {
       case 'vertex-gemini':
       case 'gemini-api': {
         if (record.path.endsWith(':countTokens')) return { whole: { totalTokens: geminiInputWords(body) }, events: [] };
-        const r = renderGeminiReply(planAnswer(geminiTurn(body)), { model, body, mint: this.mint, responseId: id, chunks });
+        const r = renderGeminiReply(planAnswer(geminiTurn(body)), { model, body, mint: this.mint, responseId: id, chunks, vertex: record.route === 'vertex-gemini' });
         return { whole: r.whole, events: geminiStreamWrites(r.chunks, record.query.get('alt') === 'sse') };
       }
       case 'vertex-anthropic': {

@@ -83,12 +83,22 @@ const thinking = (includeThoughts: boolean): Json => ({ generationConfig: { thin
 describe('scripted model on the Gemini routes', () => {
   for (const mode of MODES) {
     describe(mode, () => {
-      test('echo: the prompt, STOP, word-count usage with no cache', async () => {
+      test('echo: the prompt, STOP, word-count usage with no cache, as recorded answers carry it', async () => {
         const a = await gemini(mode, { contents: [{ role: 'user', parts: [{ text: 'hello there' }] }] });
         assert.equal(a.text, 'echo: hello there');
         assert.equal(a.finishReason, 'STOP');
-        assert.deepEqual(a.usage, { promptTokenCount: 2, candidatesTokenCount: 3, totalTokenCount: 5, cachedContentTokenCount: 0 });
-        if (!mode.endsWith('whole')) assert.equal(a.chunks.length, 3, 'the text in `pace.chunks` pieces');
+        const vertex = mode.startsWith('vertex');
+        // Recorded answers (test/fixtures/recorded) have promptTokensDetails and no zero cachedContentTokenCount;
+        // Vertex adds trafficType, and createTime on every chunk.
+        assert.deepEqual(a.usage, {
+          promptTokenCount: 2, candidatesTokenCount: 3, totalTokenCount: 5, promptTokensDetails: [{ modality: 'TEXT', tokenCount: 2 }],
+          ...(vertex ? { trafficType: 'ON_DEMAND' } : {}),
+        });
+        assert.ok(a.chunks.every((c) => (typeof (c as Json).createTime === 'string') === vertex));
+        if (mode.endsWith('whole')) return;
+        assert.equal(a.chunks.length, 3, 'the text in `pace.chunks` pieces');
+        // A Vertex stream's chunks before the last carry only the traffic type, as the recording of one does.
+        for (const early of a.chunks.slice(0, -1)) assert.deepEqual(early.usageMetadata, vertex ? { trafficType: 'ON_DEMAND' } : a.usage);
       });
 
       test('[[call]] with a declared tool: a functionCall part, whole in one chunk', async () => {
@@ -138,8 +148,11 @@ describe('scripted model on the Gemini routes', () => {
       test('[[think]] with includeThoughts: a thought part first, the signature on the next part, thoughtsTokenCount', async () => {
         const a = await gemini(mode, withTools('[[think]] why is the sky blue', thinking(true)));
         assert.deepEqual(a.parts[0], { text: 'thinking about it', thought: true });
-        assert.match(String(a.parts[1].thoughtSignature), /^[A-Za-z0-9+/]+=*$/);
-        assert.equal(Buffer.from(String(a.parts[1].thoughtSignature), 'base64').toString().startsWith('sig-'), true);
+        // Whole, the signature is on the text part; streamed, on an empty text part in the last chunk (as recorded).
+        const signed = mode.endsWith('whole') ? a.parts[1] : a.parts.at(-1)!;
+        if (!mode.endsWith('whole')) assert.equal(signed.text, '');
+        assert.match(String(signed.thoughtSignature), /^[A-Za-z0-9+/]+=*$/);
+        assert.equal(Buffer.from(String(signed.thoughtSignature), 'base64').toString().startsWith('sig-'), true);
         assert.equal(a.parts.filter((p) => p.thoughtSignature).length, 1, 'one signature');
         assert.equal(a.text, 'echo: [[think]] why is the sky blue');
         assert.equal(a.usage.thoughtsTokenCount, 3);
@@ -198,11 +211,21 @@ describe('Gemini 3 thought signatures', () => {
   const ask = '[[call get_weather {"city":"Oslo"}]] [[call get_weather {"city":"Bern"}]]';
 
   for (const mode of MODES) {
-    test(`${mode}: a call step carries a signature on its first functionCall part only`, async () => {
+    test(`${mode}: a call step carries a signature on its first functionCall part only; ends as recorded`, async () => {
       const a = await gemini(mode, withTools(ask), model);
-      assert.equal(a.parts.length, 2);
-      assert.equal(typeof a.parts[0].thoughtSignature, 'string');
-      assert.equal(a.parts[1].thoughtSignature, undefined);
+      const calls = a.parts.filter((p) => p.functionCall);
+      assert.equal(calls.length, 2);
+      assert.equal(typeof calls[0].thoughtSignature, 'string');
+      assert.equal(calls[1].thoughtSignature, undefined);
+      const last = a.chunks.at(-1)!.candidates[0] as Json;
+      if (mode.endsWith('whole')) {
+        // The recorded whole Gemini 3 call step (Gemini API) says why it stopped; Vertex's is not recorded here.
+        assert.equal(last.finishMessage, mode.startsWith('gemini-api') ? 'Model generated function call(s).' : undefined);
+      } else {
+        // The recorded streams end a call step with a chunk of one empty text part and the finishReason.
+        assert.deepEqual(last.content, { role: 'model', parts: [{ text: '' }] });
+        assert.equal(last.finishReason, 'STOP');
+      }
     });
   }
 
@@ -222,7 +245,9 @@ describe('Gemini 3 thought signatures', () => {
         },
       ],
     });
-    const stripped = first.parts.map(({ thoughtSignature: _drop, ...rest }) => rest);
+    // A client sends back the calls (Google refuses the stream's closing empty text part in a request).
+    const calls = first.parts.filter((p) => p.functionCall);
+    const stripped = calls.map(({ thoughtSignature: _drop, ...rest }) => rest);
     const refused = await post(geminiPath('vertex whole', model), history(stripped));
     assert.equal(refused.status, 400);
     const error = JSON.parse(refused.text).error as Json;
@@ -233,7 +258,7 @@ describe('Gemini 3 thought signatures', () => {
         'thought_signature may lead to degraded model performance. Additional data, function call `default_api:get_weather` , position 2. ' +
         'Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more details.',
     );
-    const accepted = await gemini('gemini-api whole', history(first.parts), model);
+    const accepted = await gemini('gemini-api whole', history(calls), model);
     assert.equal(accepted.text, 'tool said: -3C | 9C');
   });
 

@@ -372,7 +372,7 @@ test('answer: Gemini SSE chunks -> events', () => {
     {
       name: 'an error chunk mid-stream -> error with its status',
       text: sse(chunk([{ text: 'a' }]), { error: { code: 503, message: 'overloaded', status: 'UNAVAILABLE' } }),
-      want: [start, { type: 'text-start', id: 'text-0' }, { type: 'text-delta', id: 'text-0', delta: 'a' }, { type: 'text-end', id: 'text-0' }, finish('error', 'UNAVAILABLE', undefined, 'overloaded')],
+      want: [start, { type: 'text-start', id: 'text-0' }, { type: 'text-delta', id: 'text-0', delta: 'a' }, { type: 'text-end', id: 'text-0' }, finish('error', 'UNAVAILABLE', undefined, "Gemini's answer failed: overloaded")],
     },
     {
       name: 'the stream ends without a finishReason: parts closed, finish other',
