@@ -231,9 +231,12 @@ describe('Anthropic SDK on a Gemini model', () => {
     ]);
   });
 
-  test('a safety block is a refusal', async () => {
+  test('a safety block is a refusal that says why, in stop_details and as text', async () => {
     const message = await client.messages.create({ model: 'gemini-2.5-flash', max_tokens: 64, messages: [{ role: 'user', content: '[[safety]] something' }] });
     assert.equal(message.stop_reason, 'refusal');
+    const why = 'Gemini stopped the answer (SAFETY): the answer may contain safety violations';
+    assert.deepEqual(message.stop_details, { type: 'refusal', category: null, explanation: why });
+    assert.deepEqual(message.content.map((b) => (b.type === 'text' ? b.text : b.type)), [why]);
   });
 
   test('countTokens on a Gemini model uses Gemini countTokens', async () => {
@@ -271,6 +274,19 @@ describe('OpenAI SDK chat on Claude and Gemini 3 models', () => {
   ];
 
   for (const model of ['claude-sonnet-4-5@20250929', 'gemini-3-pro-preview']) {
+    test(`${model}: a refusal reaches Chat as content_filter with the reason in refusal, streamed and whole`, async () => {
+      const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: '[[safety]] something' }];
+      const whole = await client.chat.completions.create({ model, messages });
+      const streamed = await client.chat.completions.stream({ model, messages, stream: true }).finalChatCompletion();
+      const why = model.startsWith('claude')
+        ? "Claude declined to answer: This request triggered restrictions on harmful content and was blocked under Anthropic's Usage Policy."
+        : 'Gemini stopped the answer (SAFETY): the answer may contain safety violations';
+      for (const completion of [whole, streamed]) {
+        assert.equal(completion.choices[0].finish_reason, 'content_filter');
+        assert.equal(completion.choices[0].message.refusal, why);
+      }
+    });
+
     test(`${model}: a tool round trip`, async () => {
       const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: '[[call get_weather {"city":"Kyiv"}]]' }];
       const first = await client.chat.completions.create({ model, messages, tools });

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { REFUSAL_DETAILS } from '../fakes/anthropic-script';
 import { FakeUpstream } from '../fakes/upstream';
 import { parseCallDirectives } from '../fakes/scripted-model';
 
@@ -523,6 +524,7 @@ const claudePath = (stream: boolean, model = 'claude-sonnet-4-5@20250929'): stri
 interface AnthropicAnswer {
   content: Json[];
   stop_reason: string;
+  stop_details?: Json;
   stop_sequence: string | null;
   usage: Json;
   events: Json[];
@@ -556,11 +558,12 @@ function foldAnthropicStream(text: string): AnthropicAnswer {
       if (e.delta.type === 'signature_delta') block.signature += e.delta.signature;
       if (e.delta.type === 'input_json_delta') json[e.index] += e.delta.partial_json;
     }
-    if (e.type === 'content_block_stop' && content[e.index].type === 'tool_use') content[e.index].input = JSON.parse(json[e.index]);
+    // No `partial_json` at all is no arguments (the SDK reads it as {}).
+    if (e.type === 'content_block_stop' && content[e.index].type === 'tool_use') content[e.index].input = json[e.index] ? JSON.parse(json[e.index]) : {};
     if (e.type === 'message_delta') end = e;
   }
   assert.equal(events.at(-1)!.type, 'message_stop');
-  return { content, stop_reason: end.delta.stop_reason, stop_sequence: end.delta.stop_sequence, usage: { ...start.message.usage, ...end.usage }, events };
+  return { content, stop_reason: end.delta.stop_reason, stop_details: end.delta.stop_details, stop_sequence: end.delta.stop_sequence, usage: { ...start.message.usage, ...end.usage }, events };
 }
 
 async function claude(stream: boolean, body: Json): Promise<AnthropicAnswer> {
@@ -570,7 +573,7 @@ async function claude(stream: boolean, body: Json): Promise<AnthropicAnswer> {
   const m = JSON.parse(res.text) as Json;
   assert.equal(m.type, 'message');
   assert.match(m.id, /^msg_/);
-  return { content: m.content, stop_reason: m.stop_reason, stop_sequence: m.stop_sequence, usage: m.usage, events: [] };
+  return { content: m.content, stop_reason: m.stop_reason, stop_details: m.stop_details, stop_sequence: m.stop_sequence, usage: m.usage, events: [] };
 }
 
 const claudeTool = { name: 'get_weather', description: 'Weather', input_schema: { type: 'object', properties: { city: { type: 'string' } } } };
@@ -603,6 +606,8 @@ describe('scripted model on Claude on Vertex', () => {
         if (stream) {
           const pieces = a.events.filter((e) => e.index === 0 && e.delta?.type === 'input_json_delta');
           assert.deepEqual(pieces.map((e) => e.delta.partial_json), ['{"city":', '"Rome"}'], 'the input in two pieces');
+          const none = a.events.filter((e) => e.index === 1 && e.delta?.type === 'input_json_delta');
+          assert.deepEqual(none.map((e) => e.delta.partial_json), [''], 'no arguments: one empty partial_json, as recorded live');
         }
       });
 
@@ -657,6 +662,7 @@ describe('scripted model on Claude on Vertex', () => {
         const a = await claude(stream, say('[[safety]]'));
         assert.equal(a.stop_reason, 'refusal');
         assert.deepEqual(a.content, []);
+        assert.deepEqual(a.stop_details, REFUSAL_DETAILS, 'stop_details says why, as recorded live');
       });
 
       test('[[stop:SEQ]]: stop_reason stop_sequence naming SEQ', async () => {
