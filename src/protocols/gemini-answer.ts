@@ -57,11 +57,11 @@ const BLOCKED: Record<string, string> = {
 };
 
 /** The words for a blocked prompt: Google's own message when it gave one. */
-export const blockedPromptMessage = (reason: string, message?: string): string =>
+const blockedPromptMessage = (reason: string, message?: string): string =>
   `Gemini blocked the prompt (${reason}): ${message || BLOCKED[reason] || 'no reason given'}`;
 
 /** The words for an answer Gemini stopped early: its `finishMessage` when it gave one. */
-export const stoppedAnswerMessage = (reason: string, message?: string): string =>
+const stoppedAnswerMessage = (reason: string, message?: string): string =>
   `Gemini stopped the answer (${reason}): ${message || FINISH[reason]?.says || 'no reason given'}`;
 
 interface GroundingMetadata {

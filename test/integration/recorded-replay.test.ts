@@ -22,6 +22,7 @@ const MODELS = {
   grounded: { model: 'gemini-2.5-pro', files: ['built/gemini-grounded.chunks.txt', 'built/gemini-grounded.json'] },
   armor: { model: 'gemini-2.5-flash-lite', files: ['built/vertex-model-armor-block.chunks.txt', 'built/vertex-model-armor-block.json'] },
   gemini3Call: { model: 'gemini-3-pro-preview', files: ['vercel-ai/google-tool-call-gemini3.chunks.txt', 'vercel-ai/google-tool-call-gemini3.json'] },
+  gemini3Text: { model: 'gemini-3-flash-preview', files: ['vercel-ai/google-text.chunks.txt'] },
   vertexText: {
     model: 'gemini-2.5-flash',
     files: [
@@ -224,6 +225,20 @@ describe('recorded live answers through tokenpool serve to the real SDKs', () =>
       if (delta?.reasoning_content) chunks.push(delta.reasoning_content);
     }
     assert.equal(chunks.join(''), thinking);
+  });
+
+  test("Gemini 3 text whose signature comes on a trailing empty part -> Anthropic's text, then the signature, sent back on the next turn", async () => {
+    const chunks = loadRecording('vercel-ai/google-text.chunks.txt').body.split('\r\n\r\n').filter(Boolean).map((e) => JSON.parse(e.slice(6)) as { candidates: { content: { parts: { text: string; thoughtSignature?: string }[] } }[] });
+    const parts = chunks.flatMap((c) => c.candidates[0]!.content.parts);
+    const recordedSignature = parts.find((p) => p.thoughtSignature)!.thoughtSignature!;
+    const params = { model: MODELS.gemini3Text.model, max_tokens: 1024, messages: user };
+    const message = await anthropic.messages.stream(params).finalMessage();
+    assert.deepEqual(message.content.map((b) => b.type), ['text', 'thinking']);
+    assert.equal(message.content[0]!.type === 'text' && message.content[0]!.text, parts.map((p) => p.text).join(''));
+    // Streamed again: only the stream was recorded.
+    await anthropic.messages.stream({ ...params, messages: [...user, { role: 'assistant', content: message.content }, { role: 'user', content: 'and in raspberry?' }] }).finalMessage();
+    const model = upstream.lastGeminiBody()!.contents.find((c) => c.role === 'model')!;
+    assert.deepEqual(model.parts.map((p) => p.thoughtSignature), [recordedSignature]);
   });
 
   test('the Anthropic SDK on Claude, native: the recorded no-argument tool_use passes through as sent', async () => {
