@@ -8,7 +8,7 @@
  *                    the same way; --profile-only does just that
  *   --translation-only  only the translation section (bench/translation.ts); --no-translation skips it
  *   --no-package     skip `npm run package` (no .vsix size)
- *   --rounds N, --duration S   override the load rounds and seconds per run
+ *   --rounds N, --duration S   override the load rounds and seconds per run; --stream-rounds N the stream rounds
  *   --against REF    also build REF (a commit, branch or tag) in a temporary git worktree and run its
  *                    `tokenpool serve` (1 account) in the same load and stream rounds; the report
  *                    compares it with this build round by round
@@ -70,7 +70,7 @@ function options() {
     rounds: Number(value('--rounds') ?? (quick ? 2 : 5)),
     durationS: Number(value('--duration') ?? (quick ? 1 : 3)),
     warmS: quick ? 1 : 2,
-    streamRounds: quick ? 2 : 5,
+    streamRounds: Number(value('--stream-rounds') ?? (quick ? 2 : 5)),
     /** Streams one after another per round and target at c=1 (c=16 opens 16 at once). */
     serialStreams: quick ? 2 : 4,
     /**
