@@ -357,13 +357,13 @@ async function main(): Promise<void> {
   const opts = options();
   const started = Date.now();
   const loadAtStart = Math.round(loadavg()[0] * 100) / 100;
+  // First, so that a ref that does not build stops the run before anything else is made.
+  const other: OtherBuild | null = opts.against ? await buildRef(ROOT, opts.against, log) : null;
   const workDir = await fs.mkdtemp(join(tmpdir(), 'tokenpool-bench-'));
   const servers: Server[] = [];
-  let other: OtherBuild | null = null;
   let ok = false;
   try {
     log(`work dir ${workDir}`);
-    if (opts.against) other = await buildRef(ROOT, opts.against, log);
     const setup = await setUp(workDir, servers, opts, other);
     const { targets, labels, dirs, serve } = setup;
     const byName = new Map(targets.map((t) => [t.name, t]));
