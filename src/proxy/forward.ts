@@ -6,15 +6,17 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { Config } from '../core/config';
 import { CancelledError, OAuthError } from '../core/errors';
 import { parseGoogleError, parseRetryDelay, type Outcome } from '../core/failover';
 import type { Logger } from '../core/log';
 import type { Availability, Lease, TokenPool } from '../core/pool';
+import type { ClientSignal } from './clientSignal';
 import { HttpError, upstreamMessage } from './errors';
 import { clientHeaders, upstreamHeaders } from './headers';
 import { sendTranslatedAnswer, type AnswerTranslation } from './translatedAnswer';
+import { splitUpstreamUrl } from './urlSplit';
 import { checkModel, type Upstream, type UpstreamOp, type UpstreamTarget } from './upstream/target';
 
 export interface ForwardCall {
@@ -40,7 +42,7 @@ export interface Exchange {
   body: Record<string, unknown>;
   res: ServerResponse;
   /** Aborted when the client goes away: cancels the wait, the upstream request and the stream. */
-  signal: AbortSignal;
+  signal: ClientSignal;
 }
 
 /** An attempt that did not commit, kept so the last one can be answered when no retry is left. */
@@ -81,7 +83,7 @@ export async function forward(deps: ForwardDeps, exchange: Exchange, call: Forwa
       if (last || waited) break;
       waited = true;
       const waitMs = cooldownWaitMs(deps.pool.availability(op.model), deps.config.routing.max_wait_s, Date.now());
-      if (waitMs !== undefined && (await deps.pool.waitForEligible(op.model, waitMs, exchange.signal))) continue;
+      if (waitMs !== undefined && (await deps.pool.waitForEligible(op.model, waitMs, exchange.signal.abortSignal))) continue;
       break;
     }
     attempts++;
@@ -142,11 +144,11 @@ type Sent = { ok: true; response: Dispatcher.ResponseData } | { ok: false; detai
 async function send(deps: ForwardDeps, exchange: Exchange, target: UpstreamTarget, token: string): Promise<Sent> {
   const timeoutMs = deps.config.proxy.request_timeout_s * 1000;
   try {
-    const response = await request(target.url, {
+    const response = await deps.dispatcher.request({
+      ...splitUpstreamUrl(target.url),
       method: 'POST',
       headers: upstreamHeaders(exchange.headers, token, target.headers),
       body: target.body,
-      dispatcher: deps.dispatcher,
       signal: exchange.signal,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
@@ -312,7 +314,7 @@ export function cooldownWaitMs(a: Availability, maxWaitS: number, nowMs: number)
   return Math.min(maxWaitS * 1000, Math.max(0, untilMs) + 250);
 }
 
-function throwIfClientGone(signal: AbortSignal): void {
+function throwIfClientGone(signal: ClientSignal): void {
   if (signal.aborted) throw new CancelledError('client closed the connection');
 }
 

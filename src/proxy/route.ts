@@ -5,11 +5,12 @@ import type { Logger } from '../core/log';
 import type { TokenPool } from '../core/pool';
 import type { Access } from './guard';
 import type { ForwardCall } from './forward';
+import type { RequestUrl } from './urlSplit';
 
 export interface RouteContext {
   req: IncomingMessage;
   res: ServerResponse;
-  url: URL;
+  url: RequestUrl;
   /** Capture groups of the route's pattern. */
   params: string[];
   /** The parsed JSON object, for routes declared with `body: true`. */

@@ -14,6 +14,7 @@ import { createDispatcher } from '../core/http';
 import type { Logger } from '../core/log';
 import type { TokenPool } from '../core/pool';
 import { parseJsonObject, readBody } from './body';
+import { ClientSignal } from './clientSignal';
 import { errorBody, HttpError, protocolForPath, type Protocol } from './errors';
 import { forward, type ForwardDeps } from './forward';
 import { isAllowedHost, isAllowedOrigin, keyMatcher, keyRequired, presentedKey } from './guard';
@@ -25,6 +26,7 @@ import { openaiRoutes } from './routes/openai';
 import { responsesRoutes } from './routes/responses';
 import { responsesTransportRoutes } from './routes/responses-transport';
 import { createUpstream } from './upstream/create';
+import { parseRequestUrl, type RequestUrl } from './urlSplit';
 
 export interface ProxyServerOptions {
   config: Config;
@@ -123,10 +125,10 @@ export class ProxyServer implements Disposable {
 
   /** The pipeline: track -> guard host -> guard origin -> preflight -> route -> authenticate -> body -> handle. */
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const controller = this.track(req, res);
+    const clientGone = this.track(req, res);
     let protocol: Protocol = 'google';
     try {
-      const url = parseUrl(req);
+      const url = parseRequestUrl(req.url);
       protocol = protocolForPath(url.pathname);
       this.guardHost(req);
       const origin = this.guardOrigin(req, res);
@@ -135,23 +137,23 @@ export class ProxyServer implements Disposable {
       this.authenticate(req, url, matched?.route);
       if (!matched) throw new HttpError(404, `Unknown route: ${req.method} ${url.pathname}`, { reason: 'unknown_route' });
       const body = matched.route.body ? parseJsonObject(await readBody(req, this.options.config.proxy.max_body_bytes)) : {};
-      await matched.route.handle(this.context(req, res, url, matched.params, body, controller.signal));
+      await matched.route.handle(this.context(req, res, url, matched.params, body, clientGone));
     } catch (err) {
-      this.fail(res, protocol, err, controller.signal);
+      this.fail(res, protocol, err, clientGone);
     }
   }
 
   /** Counts the request for draining; aborts its upstream work when the client goes away first. */
-  private track(req: IncomingMessage, res: ServerResponse): AbortController {
-    const controller = new AbortController();
+  private track(req: IncomingMessage, res: ServerResponse): ClientSignal {
+    const clientGone = new ClientSignal();
     this.inFlight.add(res);
     if (this.closing) res.shouldKeepAlive = false;
     res.once('close', () => {
       this.inFlight.delete(res);
-      if (!res.writableFinished) controller.abort();
+      if (!res.writableFinished) clientGone.abort();
     });
-    req.once('error', () => controller.abort());
-    return controller;
+    req.once('error', () => clientGone.abort());
+    return clientGone;
   }
 
   /** DNS rebinding: a page on evil.example resolving to 127.0.0.1 still sends `Host: evil.example`. */
@@ -176,7 +178,7 @@ export class ProxyServer implements Disposable {
     return origin;
   }
 
-  private authenticate(req: IncomingMessage, url: URL, route: Route | undefined): void {
+  private authenticate(req: IncomingMessage, url: RequestUrl, route: Route | undefined): void {
     if (!keyRequired(route?.access ?? 'api', this.options.config.proxy.auth_mode)) return;
     if (!this.keyMatches(presentedKey(req.headers, url.searchParams))) {
       throw new HttpError(401, 'Missing or invalid API key for the tokenpool proxy', { reason: 'invalid_api_key' });
@@ -186,10 +188,10 @@ export class ProxyServer implements Disposable {
   private context(
     req: IncomingMessage,
     res: ServerResponse,
-    url: URL,
+    url: RequestUrl,
     params: string[],
     body: Record<string, unknown>,
-    signal: AbortSignal,
+    signal: ClientSignal,
   ): RouteContext {
     const { config, pool, log } = this.options;
     return {
@@ -200,7 +202,7 @@ export class ProxyServer implements Disposable {
   }
 
   /** The one error handler: an answer in the caller's shape if nothing was sent yet, else cut the response. */
-  private fail(res: ServerResponse, protocol: Protocol, err: unknown, signal: AbortSignal): void {
+  private fail(res: ServerResponse, protocol: Protocol, err: unknown, signal: ClientSignal): void {
     if (signal.aborted || err instanceof CancelledError) {
       res.destroy();
       return;
@@ -220,17 +222,6 @@ export class ProxyServer implements Disposable {
       'content-length': String(Buffer.byteLength(text)),
     });
     res.end(text);
-  }
-}
-
-/** The request target as a path: `//host/x` stays a path here, never a host. */
-function parseUrl(req: IncomingMessage): URL {
-  const target = req.url ?? '/';
-  try {
-    if (!target.startsWith('/')) throw new Error('not origin-form');
-    return new URL(`http://localhost${target}`);
-  } catch {
-    throw new HttpError(400, 'Malformed request URL', { reason: 'bad_url' });
   }
 }
 
