@@ -4,12 +4,29 @@
  * `{error:{code,message,status}}`. Every answer the proxy makes up itself is an HttpError thrown by a
  * pipeline step and rendered here by the server's one error handler.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import { TokenpoolError } from '../core/errors';
 
 export type Protocol = 'openai' | 'anthropic' | 'google';
 
-/** The error shape a path's caller expects: OpenAI and Anthropic routes by path, Google for everything else. */
-export function protocolForPath(pathname: string): Protocol {
+/** A Gemini API method path, under `v1beta` or the stable `v1` (`@google/genai` 3 defaults to `v1`). */
+export const GEMINI_METHOD_PATH = /^\/(v1|v1beta)\/models\/([^/:]+):(generateContent|streamGenerateContent|countTokens)$/;
+
+/**
+ * A request the way Gemini clients send it: the key in `x-goog-api-key` or `?key=`. Tells the Gemini
+ * API's `GET /v1/models` from OpenAI's, which shares the path (DESIGN section 6).
+ */
+export function isGeminiShaped(headers: IncomingHttpHeaders, query: URLSearchParams): boolean {
+  return headers['x-goog-api-key'] !== undefined || query.has('key');
+}
+
+/**
+ * The error shape a caller expects: OpenAI and Anthropic routes by path, Google for the Gemini
+ * paths (`/v1/models/{m}:method`, and `/v1/models` when asked Gemini's way) and everything else.
+ */
+export function protocolFor(pathname: string, headers: IncomingHttpHeaders = {}, query: URLSearchParams = new URLSearchParams()): Protocol {
+  if (GEMINI_METHOD_PATH.test(pathname)) return 'google';
+  if (pathname === '/v1/models' && isGeminiShaped(headers, query)) return 'google';
   if (
     pathname === '/v1/chat/completions' ||
     pathname === '/v1/responses' ||

@@ -377,7 +377,7 @@ function parseRoute(path: string, body: unknown): Partial<UpstreamRequest> {
     if (anthropic) return { ...base, route: 'vertex-anthropic', model: anthropic[1] };
     return base;
   }
-  const gemini = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent|countTokens)$/.exec(path);
+  const gemini = /^\/(?:v1|v1beta)\/models\/([^/:]+):(generateContent|streamGenerateContent|countTokens)$/.exec(path);
   if (gemini) return { route: 'gemini-api', model: gemini[1] };
   if (path === '/v1beta/openai/chat/completions') return { route: 'gemini-api-openai', model: bodyModel };
   return {};

@@ -1,22 +1,35 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { errorBody, protocolForPath, upstreamMessage, type Protocol } from '../../src/proxy/errors';
+import { errorBody, protocolFor, upstreamMessage, type Protocol } from '../../src/proxy/errors';
 import { clientHeaders, upstreamHeaders } from '../../src/proxy/headers';
 import { sessionKey } from '../../src/proxy/session';
 
-describe('protocolForPath: which error shape a caller expects', () => {
-  const table: [string, Protocol][] = [
-    ['/v1/chat/completions', 'openai'],
-    ['/v1/models', 'openai'],
-    ['/v1/messages', 'anthropic'],
-    ['/v1/messages/count_tokens', 'anthropic'],
-    ['/v1beta/models/gemini-2.5-flash:generateContent', 'google'],
-    ['/v1beta/models', 'google'],
-    ['/healthz', 'google'],
-    ['/admin/accounts', 'google'],
-    ['/nope', 'google'],
+describe('protocolFor: which error shape a caller expects', () => {
+  const gemini = { 'x-goog-api-key': 'k' };
+  const table: [string, Record<string, string>, Protocol][] = [
+    ['/v1/chat/completions', {}, 'openai'],
+    ['/v1/models', {}, 'openai'],
+    ['/v1/models', { authorization: 'Bearer k' }, 'openai'],
+    ['/v1/models', gemini, 'google'],
+    ['/v1/models?key=k', {}, 'google'],
+    ['/v1/models/gpt-4o', {}, 'openai'],
+    ['/v1/models/gemini-2.5-flash:generateContent', {}, 'google'],
+    ['/v1/models/gemini-2.5-flash:streamGenerateContent', {}, 'google'],
+    ['/v1/models/gemini-2.5-flash:countTokens', {}, 'google'],
+    ['/v1/messages', {}, 'anthropic'],
+    ['/v1/messages/count_tokens', {}, 'anthropic'],
+    ['/v1beta/models/gemini-2.5-flash:generateContent', {}, 'google'],
+    ['/v1beta/models', {}, 'google'],
+    ['/healthz', {}, 'google'],
+    ['/admin/accounts', {}, 'google'],
+    ['/nope', {}, 'google'],
   ];
-  for (const [path, protocol] of table) test(`${path} -> ${protocol}`, () => assert.equal(protocolForPath(path), protocol));
+  for (const [target, headers, protocol] of table) {
+    test(`${target} ${JSON.stringify(headers)} -> ${protocol}`, () => {
+      const url = new URL(target, 'http://localhost');
+      assert.equal(protocolFor(url.pathname, headers, url.searchParams), protocol);
+    });
+  }
 });
 
 describe('errorBody: each protocol in its own shape', () => {
