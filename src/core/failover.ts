@@ -205,24 +205,49 @@ function retryAfterSeconds(header: string | null | undefined, now: number): numb
 
 /**
  * Google's error body, or null when the text is not one. Streaming endpoints wrap it in an array
- * (`[{"error":{…}}]`); that is accepted too.
+ * (`[{"error":{…}}]`), and an error on an `?alt=sse` stream may come framed as events
+ * (`data: {"error":{…}}`); both are accepted too.
  */
 export function parseGoogleError(bodyText: string): GoogleErrorBody | null {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(bodyText);
-  } catch {
-    return null;
-  }
-  if (Array.isArray(raw) && raw.length > 0) raw = raw[0];
-  if (!isObject(raw) || !isObject(raw.error)) return null;
-  const { code, message, status, details } = raw.error;
+  const raw = googleErrorValue(bodyText);
+  if (raw === undefined) return null;
+  const { code, message, status, details } = raw.error as Record<string, unknown>;
   return {
     code: typeof code === 'number' ? code : null,
     message: typeof message === 'string' ? message : '',
     status: typeof status === 'string' ? status : null,
     details: Array.isArray(details) ? details : [],
   };
+}
+
+/**
+ * The JSON text of Google's error in an upstream body, exactly as Google wrote it (an array
+ * wrapper kept), SSE framing removed; undefined when the body is not a Google error.
+ */
+export function googleErrorJson(bodyText: string): string | undefined {
+  const json = unframeEvents(bodyText);
+  return googleErrorValue(json) === undefined ? undefined : json.trim();
+}
+
+function googleErrorValue(bodyText: string): { error: Record<string, unknown> } | undefined {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(unframeEvents(bodyText));
+  } catch {
+    return undefined;
+  }
+  if (Array.isArray(raw) && raw.length > 0) raw = raw[0];
+  return isObject(raw) && isObject(raw.error) ? (raw as { error: Record<string, unknown> }) : undefined;
+}
+
+/** The `data:` payload of a body written as Server-Sent Events; any other text as it is. */
+function unframeEvents(text: string): string {
+  if (!/^\s*(data|event|id):/.test(text)) return text;
+  return text
+    .split(/\r\n|\r|\n/)
+    .filter((line) => line.startsWith('data:'))
+    .map((line) => line.slice(line.startsWith('data: ') ? 6 : 5))
+    .join('\n');
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -6,6 +6,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { TokenpoolError } from '../core/errors';
+import { googleErrorJson } from '../core/failover';
 
 export type Protocol = 'openai' | 'anthropic' | 'google';
 
@@ -46,6 +47,8 @@ export interface HttpErrorOptions {
   headers?: Record<string, string>;
   /** Extra fields inside `error` (the 503 carries the pool's availability). */
   details?: Record<string, unknown>;
+  /** A JSON body sent as it is instead of one in the protocol's shape: Google's own error on a native Gemini route. */
+  body?: string;
 }
 
 /** An answer the proxy gives instead of (or after) forwarding: a status and a message for a person. */
@@ -114,15 +117,32 @@ export function errorBody(protocol: Protocol, status: number, message: string, o
 
 const MAX_MESSAGE_CHARS = 2000;
 
+/** `text` with each `[secret, stand-in]` replaced: an account's email and project id never reach a client. */
+export function redact(text: string, names: readonly (readonly [string, string])[]): string {
+  let out = text;
+  for (const [secret, standIn] of names) if (secret) out = out.split(secret).join(standIn);
+  return out;
+}
+
+/**
+ * Google's error object from an upstream body, whole (`details` and all), as the JSON text Google
+ * wrote (SSE framing removed), with the account's names replaced; undefined when the body is not
+ * Google's error (a gateway's HTML page): then the proxy's own Google-shaped error is answered.
+ */
+export function redactedGoogleError(text: string, names: readonly (readonly [string, string])[]): string | undefined {
+  const json = googleErrorJson(text);
+  return json === undefined ? undefined : redact(json, names);
+}
+
 /**
  * The human message in an upstream error body, whatever its shape: Google's `{error:{message}}`,
  * Vertex's OpenAI endpoint's `[{error:{message}}]`, OpenAI's and Anthropic's `{error:{message}}`, or
- * plain text. `redact` lists strings (the account's email) that must not reach the client.
+ * plain text. `names` lists what must not reach the client (the account's email and project id) and its stand-in.
  */
-export function upstreamMessage(text: string, status: number, redact: readonly string[] = []): string {
+export function upstreamMessage(text: string, status: number, names: readonly (readonly [string, string])[] = []): string {
   let message = text.trim();
   try {
-    const parsed: unknown = JSON.parse(text);
+    const parsed: unknown = JSON.parse(googleErrorJson(text) ?? text);
     const first = Array.isArray(parsed) ? parsed[0] : parsed;
     const error = (first as { error?: unknown } | null)?.error;
     const candidate = typeof error === 'object' && error !== null ? (error as { message?: unknown }).message
@@ -133,8 +153,6 @@ export function upstreamMessage(text: string, status: number, redact: readonly s
     // not JSON: the text itself is the message
   }
   if (!message) message = `upstream answered HTTP ${status}`;
-  for (const secret of redact) {
-    if (secret) message = message.split(secret).join('<account>');
-  }
+  message = redact(message, names);
   return Array.from(message).length > MAX_MESSAGE_CHARS ? Array.from(message).slice(0, MAX_MESSAGE_CHARS - 3).join('') + '...' : message;
 }

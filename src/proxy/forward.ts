@@ -9,10 +9,10 @@ import { pipeline } from 'node:stream/promises';
 import { request, type Dispatcher } from 'undici';
 import type { Config } from '../core/config';
 import { CancelledError, OAuthError } from '../core/errors';
-import { parseGoogleError, parseRetryDelay, type Outcome } from '../core/failover';
+import { parseGoogleError, parseRetryDelay, type Decision, type Outcome } from '../core/failover';
 import type { Logger } from '../core/log';
 import type { Availability, Lease, TokenPool } from '../core/pool';
-import { HttpError, upstreamMessage } from './errors';
+import { HttpError, redactedGoogleError, upstreamMessage } from './errors';
 import { clientHeaders, upstreamHeaders } from './headers';
 import { sendTranslatedAnswer, type AnswerTranslation } from './translatedAnswer';
 import { checkModel, type Upstream, type UpstreamOp, type UpstreamTarget } from './upstream/target';
@@ -48,6 +48,8 @@ interface Failure {
   status: number;
   message: string;
   retryAfterS?: number;
+  /** Google's error JSON, whole and redacted: what a native Gemini route answers (DESIGN section 5). */
+  googleBody?: string;
 }
 
 /**
@@ -120,10 +122,12 @@ async function attemptAccount(deps: ForwardDeps, exchange: Exchange, call: Forwa
     }
     const outcome = await classify(response);
     const decision = deps.pool.report(lease.accountId, op.model, outcome, { already401 });
+    const redact = accountNames(deps, lease);
     const failure: Failure = {
       status: response.statusCode,
-      message: upstreamMessage(outcome.text, response.statusCode, [lease.email]),
-      retryAfterS: response.statusCode === 429 ? parseRetryDelay(outcome.googleError ?? null, outcome.retryAfterHeader ?? null) : undefined,
+      message: upstreamMessage(outcome.text, response.statusCode, redact),
+      retryAfterS: retryHint(outcome, decision),
+      googleBody: isNative(call) ? redactedGoogleError(outcome.text, redact) : undefined,
     };
     if (decision.action === 'retry_same' && !already401) {
       already401 = true;
@@ -134,6 +138,25 @@ async function attemptAccount(deps: ForwardDeps, exchange: Exchange, call: Forwa
     }
     return { kind: 'failed', rotate: decision.action === 'rotate' || decision.action === 'retry_same', failure };
   }
+}
+
+/** What an upstream error must not show of the account: its email, and its project id (as `<project>`). */
+function accountNames(deps: ForwardDeps, lease: Lease): [string, string][] {
+  const project = lease.projectId || deps.config.upstream.project_id;
+  return [[lease.email, '<account>'], ...(project ? [[project, '<project>'] as [string, string]] : [])];
+}
+
+/** A Gemini call passed through byte for byte (no translation): its errors go back as Google wrote them. */
+const isNative = (call: ForwardCall): boolean => call.op.api === 'gemini' && call.answer === undefined;
+
+/**
+ * How long the client should wait, for the `retry-after` header: after a 429 the cooldown the pool
+ * chose for this account and model (Google's RetryInfo, the per-day quota's reset, or the backoff),
+ * otherwise Google's own hint if it gave one.
+ */
+function retryHint(outcome: Extract<Outcome, { kind: 'http' }>, decision: Decision): number | undefined {
+  if (outcome.status === 429 && decision.cooldown) return decision.cooldown.seconds;
+  return parseRetryDelay(outcome.googleError ?? null, outcome.retryAfterHeader ?? null);
 }
 
 type Sent = { ok: true; response: Dispatcher.ResponseData } | { ok: false; detail: string; timeout: boolean };
@@ -320,6 +343,7 @@ function upstreamFailure(failure: Failure): HttpError {
   return new HttpError(failure.status, failure.message, {
     reason: 'upstream_error',
     headers: failure.retryAfterS !== undefined ? { 'retry-after': String(Math.ceil(failure.retryAfterS)) } : {},
+    body: failure.googleBody,
   });
 }
 

@@ -214,7 +214,7 @@ export class ProxyServer implements Disposable {
     const httpError =
       err instanceof HttpError ? err : new HttpError(500, 'Internal proxy error (see the Token Pool log)', { reason: 'internal_error' });
     if (!(err instanceof HttpError)) this.options.log.error(`[proxy] internal error: ${(err as Error).stack ?? String(err)}`);
-    const text = JSON.stringify(errorBody(protocol, httpError.status, httpError.message, httpError.options));
+    const text = httpError.options.body ?? JSON.stringify(errorBody(protocol, httpError.status, httpError.message, httpError.options));
     res.writeHead(httpError.status, {
       ...httpError.options.headers,
       'content-type': 'application/json; charset=utf-8',
