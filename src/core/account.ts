@@ -266,6 +266,8 @@ export interface CooldownView {
   reason: string;
   /** A rate limit's cooldown: what Google's 429 said (DESIGN section 11's headroom reads it). */
   last_429?: RateLimitView;
+  /** Google answered 404: the model is missing in this account's project (tried again at `until`). */
+  model_not_found?: true;
 }
 
 /** The last 429 of an account and model: when, the delay Google asked for, the quota it named and its window. */

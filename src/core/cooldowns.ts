@@ -18,6 +18,8 @@ export interface CooldownRecord {
   failures: number;
   /** What the last 429 in this scope said (delay asked for, quota named), for the headroom views. */
   rateLimit?: RateLimitHit;
+  /** Google's 404 message when this model is missing in the account's project (this cooldown's cause). */
+  modelNotFound?: string;
 }
 
 export class Cooldowns {
@@ -30,17 +32,25 @@ export class Cooldowns {
   }
 
   /** Starts (or lengthens: a running longer cooldown is kept) a cooldown and counts the failure; a 429 brings what Google said. */
-  add(id: string, scope: string, seconds: number, reason: string, now: number, rateLimit?: RateLimitHit): CooldownRecord {
+  add(
+    id: string,
+    scope: string,
+    seconds: number,
+    reason: string,
+    now: number,
+    cause: { rateLimit?: RateLimitHit; modelNotFound?: string } = {},
+  ): CooldownRecord {
     let scopes = this.byAccount.get(id);
     if (!scopes) this.byAccount.set(id, (scopes = new Map()));
     const previous = scopes.get(scope);
     const until = now + Math.round(seconds * 1000);
-    const lastRateLimit = rateLimit ?? previous?.rateLimit;
+    const lastRateLimit = cause.rateLimit ?? previous?.rateLimit;
     const record: CooldownRecord = {
       until: previous && previous.until > until ? previous.until : until,
       reason,
       failures: (previous?.failures ?? 0) + 1,
       ...(lastRateLimit ? { rateLimit: lastRateLimit } : {}),
+      ...(cause.modelNotFound !== undefined ? { modelNotFound: cause.modelNotFound } : {}),
     };
     scopes.set(scope, record);
     return record;
@@ -49,6 +59,12 @@ export class Cooldowns {
   /** What the last 429 of the account for `model` said, while its record lasts (until a success); undefined if none. */
   lastRateLimit(id: string, model: string): RateLimitHit | undefined {
     return this.byAccount.get(id)?.get(model)?.rateLimit;
+  }
+
+  /** Google's 404 message while the account cools for `model` because its project lacks it; else undefined. */
+  modelNotFound(id: string, model: string, now: number): string | undefined {
+    const record = this.byAccount.get(id)?.get(model);
+    return record && record.until > now ? record.modelNotFound : undefined;
   }
 
   /** When the account may next serve `model`: the later of its account-wide and model cooldowns; 0 if none. */
@@ -98,6 +114,7 @@ export class Cooldowns {
       if (record.until <= now) continue;
       const view: CooldownView = { model: scope, until: Math.ceil(record.until / 1000), reason: record.reason };
       if (record.rateLimit) view.last_429 = rateLimitView(record.rateLimit);
+      if (record.modelNotFound !== undefined) view.model_not_found = true;
       views.push(view);
     }
     return views.sort((a, b) => (a.model === ACCOUNT_WIDE ? -1 : b.model === ACCOUNT_WIDE ? 1 : a.model.localeCompare(b.model)));

@@ -36,7 +36,14 @@ export interface Decision {
    * `account`: the whole account cools; `model`: only this account for this model. A 429 carries
    * what Google said about it (`rateLimit`), kept on the cooldown for the views.
    */
-  cooldown?: { scope: 'account' | 'model'; seconds: number; reason: string; rateLimit?: RateLimitHit };
+  cooldown?: {
+    scope: 'account' | 'model';
+    seconds: number;
+    reason: string;
+    rateLimit?: RateLimitHit;
+    /** A 404 for a model the account's project lacks: Google's message, answered to later requests for it. */
+    modelNotFound?: { message: string };
+  };
   /** A 429 asking to wait an hour or more: set `proxy_disabled` = `quota_protection` this many seconds. */
   quotaProtectUntilSeconds?: number;
   /** 2xx: forget the failures counted against the account (and this model on it). */
@@ -118,7 +125,11 @@ function decideHttp(outcome: Extract<Outcome, { kind: 'http' }>, ctx: DecideCont
     case 403:
       return rotate('model', FORBIDDEN_COOLDOWN_S, reason);
     case 404:
-      return outcome.modelNotFound ? rotate('model', MODEL_NOT_FOUND_COOLDOWN_S, reason) : { action: 'return' };
+      if (!outcome.modelNotFound) return { action: 'return' };
+      return {
+        action: 'rotate',
+        cooldown: { scope: 'model', seconds: MODEL_NOT_FOUND_COOLDOWN_S, reason, modelNotFound: { message: outcome.googleError?.message || reason } },
+      };
     case 429:
       return decideRateLimit(outcome, ctx, reason);
     case 500:

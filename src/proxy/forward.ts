@@ -12,7 +12,7 @@ import { CancelledError, OAuthError } from '../core/errors';
 import { parseGoogleError, parseRetryDelay, type Decision, type Outcome } from '../core/failover';
 import type { Logger } from '../core/log';
 import type { Availability, Lease, TokenPool } from '../core/pool';
-import { HttpError, redactedGoogleError, upstreamMessage } from './errors';
+import { HttpError, redact, redactedGoogleError, upstreamMessage } from './errors';
 import { clientHeaders, upstreamHeaders } from './headers';
 import { sendTranslatedAnswer, type AnswerTranslation } from './translatedAnswer';
 import { checkModel, type Upstream, type UpstreamOp, type UpstreamTarget } from './upstream/target';
@@ -81,6 +81,7 @@ export async function forward(deps: ForwardDeps, exchange: Exchange, call: Forwa
     if (!lease) {
       // Nothing eligible: wait once for the earliest cooldown, unless an account has already answered.
       if (last || waited) break;
+      throwIfModelMissing(deps, op.model);
       waited = true;
       const waitMs = cooldownWaitMs(deps.pool.availability(op.model), deps.config.routing.max_wait_s, Date.now());
       if (waitMs !== undefined && (await deps.pool.waitForEligible(op.model, waitMs, exchange.signal))) continue;
@@ -122,12 +123,12 @@ async function attemptAccount(deps: ForwardDeps, exchange: Exchange, call: Forwa
     }
     const outcome = await classify(response);
     const decision = deps.pool.report(lease.accountId, op.model, outcome, { already401 });
-    const redact = accountNames(deps, lease);
+    const names = accountNames(deps, lease);
     const failure: Failure = {
       status: response.statusCode,
-      message: upstreamMessage(outcome.text, response.statusCode, redact),
+      message: upstreamMessage(outcome.text, response.statusCode, names),
       retryAfterS: retryHint(outcome, decision),
-      googleBody: isNative(call) ? redactedGoogleError(outcome.text, redact) : undefined,
+      googleBody: isNative(call) ? redactedGoogleError(outcome.text, names) : undefined,
     };
     if (decision.action === 'retry_same' && !already401) {
       already401 = true;
@@ -141,7 +142,7 @@ async function attemptAccount(deps: ForwardDeps, exchange: Exchange, call: Forwa
 }
 
 /** What an upstream error must not show of the account: its email, and its project id (as `<project>`). */
-function accountNames(deps: ForwardDeps, lease: Lease): [string, string][] {
+function accountNames(deps: ForwardDeps, lease: Pick<Lease, 'email' | 'projectId'>): [string, string][] {
   const project = lease.projectId || deps.config.upstream.project_id;
   return [[lease.email, '<account>'], ...(project ? [[project, '<project>'] as [string, string]] : [])];
 }
@@ -337,6 +338,17 @@ export function cooldownWaitMs(a: Availability, maxWaitS: number, nowMs: number)
 
 function throwIfClientGone(signal: AbortSignal): void {
   if (signal.aborted) throw new CancelledError('client closed the connection');
+}
+
+/**
+ * Every eligible account has answered 404 for this model (its project lacks it): Google's message at
+ * once, in the client's shape, rather than a 503 that blames cooling accounts for the next hour.
+ */
+function throwIfModelMissing(deps: ForwardDeps, model: string): void {
+  const missing = deps.pool.modelMissingEverywhere(model);
+  if (!missing) return;
+  const names = accountNames(deps, { email: missing.email, projectId: missing.projectId });
+  throw new HttpError(404, redact(missing.message, names), { reason: 'model_not_found' });
 }
 
 function upstreamFailure(failure: Failure): HttpError {

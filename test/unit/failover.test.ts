@@ -66,7 +66,15 @@ describe('decide: the failover table', () => {
     {
       name: '404 for a model the project lacks: account+model 1 h',
       outcome: http(404, { modelNotFound: true, googleError: google('Publisher Model `gemini-9` was not found') }),
-      want: rotate('model', 3600, '404 Not Found: Publisher Model `gemini-9` was not found'),
+      want: {
+        action: 'rotate',
+        cooldown: {
+          scope: 'model',
+          seconds: 3600,
+          reason: '404 Not Found: Publisher Model `gemini-9` was not found',
+          modelNotFound: { message: 'Publisher Model `gemini-9` was not found' },
+        },
+      },
     },
     { name: '429 without a hint: 5 s', outcome: http(429), want: limited(5, '429 Too Many Requests', null) },
     { name: '429 doubles per model failure: 10 s', outcome: http(429), ctx: { modelFailures: 1 }, want: limited(10, '429 Too Many Requests', null) },
