@@ -32,6 +32,8 @@ export type UpstreamRoute =
 
 export interface UpstreamRequest {
   method: string;
+  /** Unix ms when it arrived. */
+  receivedAt: number;
   /** Path and query as received. */
   url: string;
   path: string;
@@ -221,6 +223,7 @@ export class FakeUpstream {
     let settle!: (outcome: 'finished' | 'aborted') => void;
     const record: UpstreamRequest = {
       method: req.method ?? 'GET',
+      receivedAt: Date.now(),
       url: req.url ?? '/',
       path: url.pathname,
       query: url.searchParams,
