@@ -48,19 +48,21 @@ export function violatedQuota(details: readonly unknown[]): { quotaId: string; q
 /** Where Google's per-day quotas reset: midnight in this zone. */
 export const QUOTA_DAY_TIME_ZONE = 'America/Los_Angeles';
 
-const wallClock = new Intl.DateTimeFormat('en-US', {
-  timeZone: QUOTA_DAY_TIME_ZONE,
-  hourCycle: 'h23',
-  year: 'numeric',
-  month: 'numeric',
-  day: 'numeric',
-  hour: 'numeric',
-  minute: 'numeric',
-  second: 'numeric',
-});
+/** Made on first use, so loading this module never depends on the time zone data. */
+let wallClock: Intl.DateTimeFormat | undefined;
 
 /** The Pacific wall clock at `t`, read as if it were UTC (unix ms). */
 function wallClockMs(t: number): number {
+  wallClock ??= new Intl.DateTimeFormat('en-US', {
+    timeZone: QUOTA_DAY_TIME_ZONE,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+    second: 'numeric',
+  });
   const parts: Record<string, number> = {};
   for (const part of wallClock.formatToParts(t)) if (part.type !== 'literal') parts[part.type] = Number(part.value);
   return Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second) + (t % 1000 + 1000) % 1000;
