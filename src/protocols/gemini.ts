@@ -6,11 +6,11 @@
 import { toolResultText, UntranslatableError } from './conversation';
 import type { AssistantPart, ConversationRequest, FilePart, ReasoningEffort, ToolResultPart, UserPart } from './conversation';
 import { reduceSchema } from './gemini-schema';
-import { fromGemini, signatureFromToolCallId } from './gemini-signature';
+import { fromGemini, signatureFromToolCallId, signUnsignedCalls } from './gemini-signature';
 
 export { reduceSchema } from './gemini-schema';
 export { geminiAnswerDecoder, type GeminiDecoderOptions } from './gemini-answer';
-export { GEMINI_SIGNATURE_PREFIX, signatureFromToolCallId, toolCallIdWithSignature } from './gemini-signature';
+export { GEMINI_SIGNATURE_PREFIX, SKIP_SIGNATURE_VALIDATOR, signatureFromToolCallId, toolCallIdWithSignature } from './gemini-signature';
 
 type Json = Record<string, unknown>;
 type GeminiPart = Json;
@@ -26,6 +26,8 @@ export interface GeminiRequest {
   body: Json;
   /** Client names of hosted tools left out because this model cannot combine them with functions (log one line). */
   dropped: string[];
+  /** Function calls sent back without their thought signature that got Google's sentinel instead (log one line). */
+  unsigned: string[];
 }
 
 /** A freeform tool (Responses `custom`) is offered to Gemini as a function with one string argument. */
@@ -36,6 +38,7 @@ const isGemini3 = (model: string): boolean => model.startsWith('gemini-3');
 
 export function toGeminiRequest(req: ConversationRequest): GeminiRequest {
   const { contents, systemInstruction } = toContents(req);
+  const unsigned = signUnsignedCalls(contents, req.model);
   const { tools, dropped } = toTools(req);
   const body: Json = { contents };
   if (systemInstruction) body.systemInstruction = systemInstruction;
@@ -44,7 +47,7 @@ export function toGeminiRequest(req: ConversationRequest): GeminiRequest {
   if (toolConfig) body.toolConfig = toolConfig;
   const generationConfig = toGenerationConfig(req);
   if (Object.keys(generationConfig).length > 0) body.generationConfig = generationConfig;
-  return { body, dropped };
+  return { body, dropped, unsigned };
 }
 
 /** The `countTokens` body: Vertex takes the contents directly, the Gemini API a whole `generateContentRequest`. */

@@ -9,11 +9,11 @@ import { pipeline } from 'node:stream/promises';
 import type { Dispatcher } from 'undici';
 import type { Config } from '../core/config';
 import { CancelledError, OAuthError } from '../core/errors';
-import { parseGoogleError, parseRetryDelay, type Outcome } from '../core/failover';
+import { parseGoogleError, parseRetryDelay, type Decision, type Outcome } from '../core/failover';
 import type { Logger } from '../core/log';
 import type { Availability, Lease, TokenPool } from '../core/pool';
 import type { ClientSignal } from './clientSignal';
-import { HttpError, upstreamMessage } from './errors';
+import { HttpError, redact, redactedGoogleError, upstreamMessage } from './errors';
 import { clientHeaders, upstreamHeaders } from './headers';
 import { sendTranslatedAnswer, type AnswerTranslation } from './translatedAnswer';
 import { splitUpstreamUrl } from './urlSplit';
@@ -50,6 +50,8 @@ interface Failure {
   status: number;
   message: string;
   retryAfterS?: number;
+  /** Google's error JSON, whole and redacted: what a native Gemini route answers (DESIGN section 5). */
+  googleBody?: string;
 }
 
 /**
@@ -81,6 +83,7 @@ export async function forward(deps: ForwardDeps, exchange: Exchange, call: Forwa
     if (!lease) {
       // Nothing eligible: wait once for the earliest cooldown, unless an account has already answered.
       if (last || waited) break;
+      throwIfModelMissing(deps, op.model);
       waited = true;
       const waitMs = cooldownWaitMs(deps.pool.availability(op.model), deps.config.routing.max_wait_s, Date.now());
       if (waitMs !== undefined && (await deps.pool.waitForEligible(op.model, waitMs, exchange.signal.abortSignal))) continue;
@@ -122,10 +125,12 @@ async function attemptAccount(deps: ForwardDeps, exchange: Exchange, call: Forwa
     }
     const outcome = await classify(response);
     const decision = deps.pool.report(lease.accountId, op.model, outcome, { already401 });
+    const names = accountNames(deps, lease);
     const failure: Failure = {
       status: response.statusCode,
-      message: upstreamMessage(outcome.text, response.statusCode, [lease.email]),
-      retryAfterS: response.statusCode === 429 ? parseRetryDelay(outcome.googleError ?? null, outcome.retryAfterHeader ?? null) : undefined,
+      message: upstreamMessage(outcome.text, response.statusCode, names),
+      retryAfterS: retryHint(outcome, decision),
+      googleBody: isNative(call) ? redactedGoogleError(outcome.text, names) : undefined,
     };
     if (decision.action === 'retry_same' && !already401) {
       already401 = true;
@@ -136,6 +141,25 @@ async function attemptAccount(deps: ForwardDeps, exchange: Exchange, call: Forwa
     }
     return { kind: 'failed', rotate: decision.action === 'rotate' || decision.action === 'retry_same', failure };
   }
+}
+
+/** What an upstream error must not show of the account: its email, and its project id (as `<project>`). */
+function accountNames(deps: ForwardDeps, lease: Pick<Lease, 'email' | 'projectId'>): [string, string][] {
+  const project = lease.projectId || deps.config.upstream.project_id;
+  return [[lease.email, '<account>'], ...(project ? [[project, '<project>'] as [string, string]] : [])];
+}
+
+/** A Gemini call passed through byte for byte (no translation): its errors go back as Google wrote them. */
+const isNative = (call: ForwardCall): boolean => call.op.api === 'gemini' && call.answer === undefined;
+
+/**
+ * How long the client should wait, for the `retry-after` header: after a 429 the cooldown the pool
+ * chose for this account and model (Google's RetryInfo, the per-day quota's reset, or the backoff),
+ * otherwise Google's own hint if it gave one.
+ */
+function retryHint(outcome: Extract<Outcome, { kind: 'http' }>, decision: Decision): number | undefined {
+  if (outcome.status === 429 && decision.cooldown) return decision.cooldown.seconds;
+  return parseRetryDelay(outcome.googleError ?? null, outcome.retryAfterHeader ?? null);
 }
 
 type Sent = { ok: true; response: Dispatcher.ResponseData } | { ok: false; detail: string; timeout: boolean };
@@ -318,10 +342,22 @@ function throwIfClientGone(signal: ClientSignal): void {
   if (signal.aborted) throw new CancelledError('client closed the connection');
 }
 
+/**
+ * Every eligible account has answered 404 for this model (its project lacks it): Google's message at
+ * once, in the client's shape, rather than a 503 that blames cooling accounts for the next hour.
+ */
+function throwIfModelMissing(deps: ForwardDeps, model: string): void {
+  const missing = deps.pool.modelMissingEverywhere(model);
+  if (!missing) return;
+  const names = accountNames(deps, { email: missing.email, projectId: missing.projectId });
+  throw new HttpError(404, redact(missing.message, names), { reason: 'model_not_found' });
+}
+
 function upstreamFailure(failure: Failure): HttpError {
   return new HttpError(failure.status, failure.message, {
     reason: 'upstream_error',
     headers: failure.retryAfterS !== undefined ? { 'retry-after': String(Math.ceil(failure.retryAfterS)) } : {},
+    body: failure.googleBody,
   });
 }
 

@@ -29,12 +29,19 @@ export interface Route {
   access: Access;
   /** Read and parse a JSON body before `handle` (413 / 400 on the way). */
   body?: boolean;
+  /** Matches only requests this accepts (two routes sharing a path); absent: every request. */
+  when?(req: IncomingMessage, url: RequestUrl): boolean;
   handle(ctx: RouteContext): Promise<void> | void;
 }
 
-export function matchRoute(routes: readonly Route[], method: string, pathname: string): { route: Route; params: string[] } | undefined {
+export function matchRoute(
+  routes: readonly Route[],
+  method: string,
+  pathname: string,
+  accepts: (route: Route) => boolean = () => true,
+): { route: Route; params: string[] } | undefined {
   for (const route of routes) {
-    if (route.method !== method) continue;
+    if (route.method !== method || !accepts(route)) continue;
     if (typeof route.path === 'string') {
       if (route.path === pathname) return { route, params: [] };
       continue;

@@ -15,7 +15,7 @@ import type { Logger } from '../core/log';
 import type { TokenPool } from '../core/pool';
 import { parseJsonObject, readBody } from './body';
 import { ClientSignal } from './clientSignal';
-import { errorBody, HttpError, protocolForPath, type Protocol } from './errors';
+import { errorBody, HttpError, protocolFor, type Protocol } from './errors';
 import { forward, type ForwardDeps } from './forward';
 import { isAllowedHost, isAllowedOrigin, keyMatcher, keyRequired, presentedKey } from './guard';
 import { matchRoute, type Route, type RouteContext } from './route';
@@ -39,7 +39,8 @@ export interface ProxyServerOptions {
   drainTimeoutMs?: number;
 }
 
-const ROUTES: readonly Route[] = [...openaiRoutes, ...responsesRoutes, ...responsesTransportRoutes, ...anthropicRoutes, ...geminiRoutes, ...adminRoutes];
+// Gemini first: its `GET /v1/models` (asked Gemini's way) comes before OpenAI's on the same path.
+const ROUTES: readonly Route[] = [...geminiRoutes, ...openaiRoutes, ...responsesRoutes, ...responsesTransportRoutes, ...anthropicRoutes, ...adminRoutes];
 
 const CORS_ALLOW_HEADERS = 'authorization, content-type, x-api-key, x-goog-api-key, anthropic-version, anthropic-beta, x-tokenpool-session';
 
@@ -129,11 +130,11 @@ export class ProxyServer implements Disposable {
     let protocol: Protocol = 'google';
     try {
       const url = parseRequestUrl(req.url);
-      protocol = protocolForPath(url.pathname);
+      protocol = protocolFor(url.pathname, req.headers, url.searchParams);
       this.guardHost(req);
       const origin = this.guardOrigin(req, res);
       if (origin && req.method === 'OPTIONS') return answerPreflight(req, res);
-      const matched = matchRoute(ROUTES, req.method ?? 'GET', url.pathname);
+      const matched = matchRoute(ROUTES, req.method ?? 'GET', url.pathname, (route) => route.when?.(req, url) ?? true);
       this.authenticate(req, url, matched?.route);
       if (!matched) throw new HttpError(404, `Unknown route: ${req.method} ${url.pathname}`, { reason: 'unknown_route' });
       const body = matched.route.body ? parseJsonObject(await readBody(req, this.options.config.proxy.max_body_bytes)) : {};
@@ -215,7 +216,7 @@ export class ProxyServer implements Disposable {
     const httpError =
       err instanceof HttpError ? err : new HttpError(500, 'Internal proxy error (see the Token Pool log)', { reason: 'internal_error' });
     if (!(err instanceof HttpError)) this.options.log.error(`[proxy] internal error: ${(err as Error).stack ?? String(err)}`);
-    const text = JSON.stringify(errorBody(protocol, httpError.status, httpError.message, httpError.options));
+    const text = httpError.options.body ?? JSON.stringify(errorBody(protocol, httpError.status, httpError.message, httpError.options));
     res.writeHead(httpError.status, {
       ...httpError.options.headers,
       'content-type': 'application/json; charset=utf-8',

@@ -19,6 +19,7 @@ import { anthropicInputWords, anthropicTurn, renderAnthropicReply } from './anth
 import { geminiInputWords, geminiStreamWrites, geminiTurn, renderGeminiReply } from './gemini-script';
 import { validateGeminiRequest, type GeminiMethod } from './gemini-validate';
 import { Replays } from './replay';
+import { quotaFailureDetails, quotaMessage, type QuotaWindow } from './quota';
 import { createMint, planAnswer, splitText } from './scripted-model';
 
 export type UpstreamRoute =
@@ -32,6 +33,8 @@ export type UpstreamRoute =
 
 export interface UpstreamRequest {
   method: string;
+  /** Unix ms when it arrived. */
+  receivedAt: number;
   /** Path and query as received. */
   url: string;
   path: string;
@@ -47,13 +50,28 @@ export interface UpstreamRequest {
   body: unknown;
   /** Status sent; undefined while pending or when the connection was reset before headers. */
   status?: number;
+  /** The body of an error answer, as sent. */
+  errorBody?: string;
   /** `finished` once the whole answer went out, `aborted` when the connection closed first. */
   outcome: 'pending' | 'finished' | 'aborted';
   settled: Promise<'finished' | 'aborted'>;
 }
 
 export type UpstreamFailure =
-  | { kind: 'status'; status: number; message?: string; retryDelay?: string; retryAfter?: string }
+  | {
+      kind: 'status';
+      status: number;
+      message?: string;
+      /** RetryInfo.retryDelay, e.g. "41s". */
+      retryDelay?: string;
+      retryAfter?: string;
+      /** A 429 for an exhausted quota of this window, with Google's QuotaFailure (and Help) details and message. */
+      quota?: QuotaWindow;
+      /** More entries of `details`, as Google writes them (BadRequest, ErrorInfo, DebugInfo …). */
+      details?: Record<string, unknown>[];
+      /** A body that is not Google's error (a gateway's HTML page), sent as text/html instead. */
+      html?: string;
+    }
   | { kind: 'reset' }
   | { kind: 'reset-mid-stream'; afterChunks?: number }
   | { kind: 'hang' };
@@ -208,6 +226,7 @@ export class FakeUpstream {
     let settle!: (outcome: 'finished' | 'aborted') => void;
     const record: UpstreamRequest = {
       method: req.method ?? 'GET',
+      receivedAt: Date.now(),
       url: req.url ?? '/',
       path: url.pathname,
       query: url.searchParams,
@@ -262,8 +281,11 @@ export class FakeUpstream {
 
   private playFailure(res: ServerResponse, record: UpstreamRequest, failure: UpstreamFailure): void {
     switch (failure.kind) {
-      case 'status':
-        return this.googleError(res, record, failure.status, failure.message ?? defaultMessage(failure.status, record), failure);
+      case 'status': {
+        if (failure.html !== undefined) return this.sendError(res, record, failure.status, { 'content-type': 'text/html; charset=UTF-8' }, failure.html);
+        const message = failure.message ?? (failure.quota ? quotaMessage(failure.quota, record.model ?? 'unknown', failure.retryDelay) : defaultMessage(failure.status, record));
+        return this.googleError(res, record, failure.status, message, failure);
+      }
       case 'reset':
         res.socket?.destroy();
         return;
@@ -274,21 +296,37 @@ export class FakeUpstream {
     }
   }
 
+  /**
+   * Google's error: `{"error":{code,message,status,details}}`, details in Google's order
+   * (QuotaFailure, Help, then the rule's own, RetryInfo last). Vertex's OpenAI-compatible endpoint
+   * and a JSON-array stream (streamGenerateContent without alt=sse) wrap it in a list; on an
+   * `?alt=sse` stream Google serves it as `text/event-stream`, the body still the JSON object.
+   */
   private googleError(
     res: ServerResponse,
     record: UpstreamRequest,
     status: number,
     message: string,
-    extra: { retryDelay?: string; retryAfter?: string } = {},
+    extra: { retryDelay?: string; retryAfter?: string; quota?: QuotaWindow; details?: Record<string, unknown>[] } = {},
   ): void {
-    const details = extra.retryDelay ? [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: extra.retryDelay }] : undefined;
-    const error = { error: { code: status, message, status: GOOGLE_STATUS[status] ?? 'UNKNOWN', ...(details ? { details } : {}) } };
-    record.status = status;
-    const headers: Record<string, string> = { 'content-type': 'application/json; charset=UTF-8' };
+    const details = [
+      ...(extra.quota ? quotaFailureDetails(extra.quota, record.model ?? 'unknown') : []),
+      ...(extra.details ?? []),
+      ...(extra.retryDelay ? [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: extra.retryDelay }] : []),
+    ];
+    const error = { error: { code: status, message, status: GOOGLE_STATUS[status] ?? 'UNKNOWN', ...(details.length > 0 ? { details } : {}) } };
+    const stream = isGeminiStream(record);
+    const sse = stream && record.query.get('alt') === 'sse';
+    const headers: Record<string, string> = { 'content-type': sse ? 'text/event-stream' : 'application/json; charset=UTF-8' };
     if (extra.retryAfter) headers['retry-after'] = extra.retryAfter;
+    this.sendError(res, record, status, headers, JSON.stringify(record.route === 'vertex-openai' || (stream && !sse) ? [error] : error, null, 2));
+  }
+
+  private sendError(res: ServerResponse, record: UpstreamRequest, status: number, headers: Record<string, string>, body: string): void {
+    record.status = status;
+    record.errorBody = body;
     res.writeHead(status, headers);
-    // Vertex's OpenAI-compatible endpoint wraps errors in a list.
-    res.end(JSON.stringify(record.route === 'vertex-openai' ? [error] : error));
+    res.end(body);
   }
 
   /** A successful answer in the route's format; `cutAfter` chunks then a reset, for mid-stream failures. */
@@ -388,7 +426,7 @@ function parseRoute(path: string, body: unknown): Partial<UpstreamRequest> {
     if (anthropic) return { ...base, route: 'vertex-anthropic', model: anthropic[1] };
     return base;
   }
-  const gemini = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent|countTokens)$/.exec(path);
+  const gemini = /^\/(?:v1|v1beta)\/models\/([^/:]+):(generateContent|streamGenerateContent|countTokens)$/.exec(path);
   if (gemini) return { route: 'gemini-api', model: gemini[1] };
   if (path === '/v1beta/openai/chat/completions') return { route: 'gemini-api-openai', model: bodyModel };
   return {};
@@ -421,6 +459,9 @@ function validateBody(record: UpstreamRequest): string | undefined {
   const method = record.path.slice(record.path.lastIndexOf(':') + 1) as GeminiMethod;
   return validateGeminiRequest(body, { route: record.route, method, model: record.model ?? '' });
 }
+
+const isGeminiStream = (record: UpstreamRequest): boolean =>
+  (record.route === 'vertex-gemini' || record.route === 'gemini-api') && record.path.endsWith(':streamGenerateContent');
 
 const isStream = (record: UpstreamRequest): boolean => {
   if (record.route === 'vertex-gemini' || record.route === 'gemini-api') return record.path.endsWith(':streamGenerateContent');

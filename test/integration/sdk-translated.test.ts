@@ -325,6 +325,24 @@ describe('OpenAI SDK chat on Claude and Gemini 3 models', () => {
     });
   }
 
+  test('gemini-3-pro-preview: a client that rewrote the tool call id (no signature left) still gets its next turn, with one log line', async () => {
+    const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: '[[call get_weather {"city":"Lima"}]]' }];
+    const first = await client.chat.completions.create({ model: 'gemini-3-pro-preview', messages, tools });
+    const call = first.choices[0].message.tool_calls?.[0];
+    assert.ok(call && call.type === 'function');
+    // As LiteLLM does: its own id in place of the one the proxy gave (which carried the signature).
+    messages.push({ role: 'assistant', content: null, tool_calls: [{ id: 'call_rewritten_1', type: 'function', function: call.function }] });
+    messages.push({ role: 'tool', tool_call_id: 'call_rewritten_1', content: '18C' });
+    const logged = h.log.lines.length;
+    const second = await client.chat.completions.create({ model: 'gemini-3-pro-preview', messages, tools });
+    assert.match(second.choices[0].message.content ?? '', /tool said: 18C/);
+    const sent = (h.upstream.lastGeminiBody()!.contents[1].parts[0] as { thoughtSignature?: string }).thoughtSignature;
+    assert.equal(sent, 'skip_thought_signature_validator');
+    const lines = h.log.lines.slice(logged).filter((l) => /thought signature/.test(l.message));
+    assert.equal(lines.length, 1, 'one line per request');
+    assert.match(lines[0].message, /gemini-3-pro-preview: function calls sent back without their thought signature \(get_weather\)/);
+  });
+
   test('a streamed tool call keeps its id through ChatCompletionStream', async () => {
     const final = await client.chat.completions
       .stream({ model: 'claude-sonnet-4-5@20250929', messages: [{ role: 'user', content: '[[call get_weather {"city":"Bern"}]]' }], tools })

@@ -261,6 +261,13 @@ describe('Gemini 3 thought signatures', () => {
     );
     const accepted = await gemini('gemini-api whole', history(calls), model);
     assert.equal(accepted.text, 'tool said: -3C | 9C');
+    // Google's documented sentinel for calls whose signature is lost is accepted like a signature.
+    const sentinel = stripped.map((part, i) => (i === 0 ? { ...part, thoughtSignature: 'skip_thought_signature_validator' } : part));
+    const bypassed = await gemini('vertex whole', history(sentinel), model);
+    assert.equal(bypassed.text, 'tool said: -3C | 9C');
+    // On any part but the first function call it does not count.
+    const misplaced = stripped.map((part, i) => (i === 1 ? { ...part, thoughtSignature: 'skip_thought_signature_validator' } : part));
+    assert.equal((await post(geminiPath('vertex whole', model), history(misplaced))).status, 400);
   });
 
   test('Gemini 2.5 carries no signature on a plain call step and takes the history back without one', async () => {

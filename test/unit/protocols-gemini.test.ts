@@ -5,6 +5,7 @@ import {
   countTokensFromGemini,
   geminiAnswerDecoder,
   signatureFromToolCallId,
+  SKIP_SIGNATURE_VALIDATOR,
   toGeminiCountTokensRequest,
   toGeminiRequest,
   toolCallIdWithSignature,
@@ -130,6 +131,33 @@ test('request: signatures go back only when they came from Gemini', () => {
     { name: 'empty signed reasoning first -> a part of its own', parts: [{ type: 'reasoning', text: '', signature: 'gemini.s2' }, { type: 'text', text: 'a' }], want: [{ thought: true, text: '', thoughtSignature: 's2' }, { text: 'a' }] },
   ];
   for (const row of rows) assert.deepEqual(model(row.parts), row.want, row.name);
+});
+
+test('request: Gemini 3 function calls without a signature get Google\'s sentinel; a real signature always wins', () => {
+  type AssistantParts = Extract<Message, { role: 'assistant' }>['parts'];
+  const call = (id: string, name: string): AssistantParts[number] => ({ type: 'tool-call', id, name, input: {} });
+  const result = (id: string, name: string): Message => ({ role: 'tool', parts: [{ type: 'tool-result', toolCallId: id, toolName: name, output: [{ type: 'text', text: 'ok' }] }] });
+  const S = SKIP_SIGNATURE_VALIDATOR;
+  const rows: { name: string; model: string; turns: AssistantParts[]; want: (string | undefined)[][]; unsigned: string[] }[] = [
+    { name: 'a rewritten id (LiteLLM) on Gemini 3', model: 'gemini-3-pro-preview', turns: [[call('call_abc', 'bash')]], want: [[S]], unsigned: ['bash'] },
+    { name: 'a Claude tool id (history from another model)', model: 'gemini-3-flash-preview', turns: [[call('toolu_01X', 'read')]], want: [[S]], unsigned: ['read'] },
+    { name: 'a real signature is kept', model: 'gemini-3-pro-preview', turns: [[call(signedId('real'), 'bash')]], want: [['real']], unsigned: [] },
+    { name: 'parallel calls: only the first is signed, by the model', model: 'gemini-3-pro-preview', turns: [[call(signedId('real'), 'a'), call('call_2', 'b')]], want: [['real', undefined]], unsigned: [] },
+    { name: 'parallel calls without any: the first gets the sentinel', model: 'gemini-3-pro-preview', turns: [[call('c1', 'a'), call('c2', 'b')]], want: [[S, undefined]], unsigned: ['a'] },
+    { name: 'each step of the turn', model: 'gemini-3-pro-preview', turns: [[call('c1', 'a')], [call(signedId('s2'), 'b')], [call('c3', 'c')]], want: [[S], ['s2'], [S]], unsigned: ['a', 'c'] },
+    { name: 'Gemini 2.5 does not need one', model: 'gemini-2.5-pro', turns: [[call('call_abc', 'bash')]], want: [[undefined]], unsigned: [] },
+  ];
+  for (const row of rows) {
+    const messages: Message[] = [user('q')];
+    for (const turn of row.turns) {
+      messages.push({ role: 'assistant', parts: turn });
+      for (const part of turn) if (part.type === 'tool-call') messages.push(result(part.id, part.name));
+    }
+    const got = toGeminiRequest(request({ model: row.model, messages }));
+    const models = (got.body.contents as { role: string; parts: Json[] }[]).filter((c) => c.role === 'model');
+    assert.deepEqual(models.map((c) => c.parts.filter((p) => 'functionCall' in p).map((p) => p.thoughtSignature)), row.want, row.name);
+    assert.deepEqual(got.unsigned, row.unsigned, `${row.name}: unsigned`);
+  }
 });
 
 // ---- request: tools -------------------------------------------------------------------------

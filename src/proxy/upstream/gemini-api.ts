@@ -1,5 +1,5 @@
 /**
- * The Gemini API (DESIGN section 6, kind `gemini`): Gemini paths pass through, OpenAI goes to its
+ * The Gemini API (DESIGN section 6, kind `gemini`): Gemini paths pass through (under the `v1` or `v1beta` the client used), OpenAI goes to its
  * OpenAI-compatible endpoint, the account's project is named in `x-goog-user-project` (quota and
  * billing for OAuth callers). There is no Anthropic route on this API.
  */
@@ -31,7 +31,7 @@ export function geminiApiTarget(
     case 'openai-chat':
       return { url: `${base}/v1beta/openai/chat/completions`, body: jsonBody(body), headers };
     case 'gemini':
-      return { url: `${base}/v1beta/models/${pathSafeModel(op.model)}:${op.method}${geminiQuery(op)}`, body: jsonBody(body), headers };
+      return { url: `${base}/${op.version ?? 'v1beta'}/models/${pathSafeModel(op.model)}:${op.method}${geminiQuery(op)}`, body: jsonBody(body), headers };
     case 'anthropic-messages':
     case 'anthropic-count-tokens':
       throw new HttpError(404, NO_ANTHROPIC, { reason: 'not_found' });
