@@ -32,7 +32,7 @@ export function upstreamHeaders(
       .map((h) => h.trim().toLowerCase())
       .filter(Boolean),
   );
-  const out: Record<string, string> = {};
+  const out: Record<string, string> = Object.create(null); // a header named __proto__ is a header like any other
   for (const [name, value] of Object.entries(client)) {
     const key = name.toLowerCase();
     if (value === undefined || HOP_BY_HOP.has(key) || named.has(key) || CLIENT_CREDENTIALS.has(key) || PROXY_OWNED.has(key)) continue;

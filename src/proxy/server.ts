@@ -134,8 +134,9 @@ export class ProxyServer implements Disposable {
       const matched = matchRoute(ROUTES, req.method ?? 'GET', url.pathname);
       this.authenticate(req, url, matched?.route);
       if (!matched) throw new HttpError(404, `Unknown route: ${req.method} ${url.pathname}`, { reason: 'unknown_route' });
-      const body = matched.route.body ? parseJsonObject(await readBody(req, this.options.config.proxy.max_body_bytes)) : {};
-      await matched.route.handle(this.context(req, res, url, matched.params, body, controller.signal));
+      const raw = matched.route.body ? await readBody(req, this.options.config.proxy.max_body_bytes) : undefined;
+      const body = raw ? parseJsonObject(raw) : {};
+      await matched.route.handle(this.context(req, res, url, matched.params, { body, raw }, controller.signal));
     } catch (err) {
       this.fail(res, protocol, err, controller.signal);
     }
@@ -188,14 +189,14 @@ export class ProxyServer implements Disposable {
     res: ServerResponse,
     url: URL,
     params: string[],
-    body: Record<string, unknown>,
+    { body, raw }: { body: Record<string, unknown>; raw?: Buffer },
     signal: AbortSignal,
   ): RouteContext {
     const { config, pool, log } = this.options;
     return {
       req, res, url, params, body, config, pool, log,
       version: this.options.version,
-      forward: (call) => forward(this.deps, { headers: req.headers, body, res, signal }, call),
+      forward: (call) => forward(this.deps, { headers: req.headers, body, raw, res, signal }, call),
     };
   }
 

@@ -56,8 +56,9 @@ export function conversationCall(
       answer: { ...answer, decoder: (stream) => anthropicAnswerDecoder({ stream, freeformTools: freeformToolNames(request) }) },
     };
   }
-  const { body, dropped } = decodeRequest(() => toGeminiRequest(request));
+  const { body, dropped, notes } = decodeRequest(() => toGeminiRequest(request));
   for (const what of dropped) log.info(`[proxy] ${request.model}: left out ${what}`);
+  for (const note of notes) log.info(`[proxy] ${request.model}: ${note}`);
   return {
     op: {
       api: 'gemini',
