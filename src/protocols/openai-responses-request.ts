@@ -114,8 +114,10 @@ function fromReasoning(value: unknown): ReasoningSettings | undefined {
   if (!isRecord(value)) return undefined;
   const summary = value.summary ?? value.generate_summary;
   const settings: ReasoningSettings = { includeThoughts: summary === 'auto' || summary === 'concise' || summary === 'detailed' };
+  if (value.effort === undefined || value.effort === null) return settings;
   const effort = typeof value.effort === 'string' ? EFFORT_NAMES.get(value.effort) : undefined;
-  if (effort) settings.effort = effort;
+  if (!effort) throw new UntranslatableError('reasoning.effort', `must be one of ${[...EFFORT_NAMES.keys()].join(', ')}, not ${JSON.stringify(value.effort)}`);
+  settings.effort = effort;
   return settings;
 }
 

@@ -70,8 +70,11 @@ function pump(body: Readable, res: ServerResponse, translate: (chunk: Buffer) =>
       try {
         out = translate(chunk);
       } catch (err) {
-        body.destroy();
         done(err);
+        // undici answers destroy() with an 'error' event, after done() took our listener away:
+        // without this one, a translation failure would be an uncaught exception (the process dies)
+        body.on('error', () => {});
+        body.destroy();
         return;
       }
       if (out && !res.write(out)) body.pause();

@@ -44,6 +44,8 @@ export interface UpstreamRequest {
   email?: string;
   headers: IncomingHttpHeaders;
   body: unknown;
+  /** The body as the bytes arrived (UTF-8 text). */
+  text: string;
   /** Status sent; undefined while pending or when the connection was reset before headers. */
   status?: number;
   /** `finished` once the whole answer went out, `aborted` when the connection closed first. */
@@ -211,6 +213,7 @@ export class FakeUpstream {
       route: 'unknown',
       headers: req.headers,
       body,
+      text,
       outcome: 'pending',
       settled: new Promise((resolve) => (settle = resolve)),
     };
