@@ -43,9 +43,17 @@ export interface SchemaBudget {
   inlinedBytes: number;
   /** `$ref`s cut because the budget was spent or they nested too deep. */
   cut: number;
+  /** The limits spent against (the constants above; a test may set smaller ones). */
+  limits: { nodes: number; bytes: number; refDepth: number };
 }
 
-export const schemaBudget = (): SchemaBudget => ({ visited: 0, inlinedNodes: 0, inlinedBytes: 0, cut: 0 });
+export const schemaBudget = (limits: SchemaBudget['limits'] = { nodes: MAX_INLINED_NODES, bytes: MAX_INLINED_BYTES, refDepth: MAX_REF_DEPTH }): SchemaBudget => ({
+  visited: 0,
+  inlinedNodes: 0,
+  inlinedBytes: 0,
+  cut: 0,
+  limits,
+});
 
 const isSchema = (value: unknown): value is Schema => typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -66,7 +74,7 @@ interface Walk {
   sizes: WeakMap<object, number>;
 }
 
-const spent = (w: Walk): boolean => w.budget.inlinedNodes > MAX_INLINED_NODES || w.budget.inlinedBytes > MAX_INLINED_BYTES;
+const spent = ({ budget }: Walk): boolean => budget.inlinedNodes > budget.limits.nodes || budget.inlinedBytes > budget.limits.bytes;
 
 function reduce(node: unknown, w: Walk): Schema {
   w.budget.visited++;
@@ -81,7 +89,7 @@ function reduce(node: unknown, w: Walk): Schema {
   for (const key of KEPT) if (node[key] !== undefined) out[key] = node[key];
   if (Array.isArray(node.examples) && node.examples.length > 0) out.example = node.examples[0];
   else if (node.example !== undefined) out.example = node.example;
-  if (w.expanding.size > 0) w.budget.inlinedBytes += copiedBytes(out, w.sizes) + copiedBytes(node.enum, w.sizes) + copiedBytes(node.const, w.sizes);
+  if (w.expanding.size > 0) w.budget.inlinedBytes += copiedBytes(out, w.sizes) + copiedBytes(node.enum, w.sizes) + copiedBytes(node.const, w.sizes) + copiedBytes(node.required, w.sizes);
 
   applyType(node, out);
   applyEnum(node, out);
@@ -90,7 +98,10 @@ function reduce(node: unknown, w: Walk): Schema {
   if (isSchema(node.properties)) {
     const properties: Schema = {};
     for (const [name, value] of Object.entries(node.properties)) {
-      if (w.expanding.size > 0 && spent(w)) break;
+      if (w.expanding.size > 0) {
+        if (spent(w)) break;
+        w.budget.inlinedBytes += name.length;
+      }
       // defined, not assigned: a property named `__proto__` is a property like any other
       Object.defineProperty(properties, name, { value: reduce(value, w), enumerable: true, writable: true, configurable: true });
     }
@@ -154,7 +165,7 @@ function withKnownRequired(schema: Schema): Schema {
 function reduceRef(node: Schema, w: Walk): Schema {
   const ref = node.$ref as string;
   if (w.expanding.has(ref)) return { ...RECURSION_STOP, ...describedBy(node) };
-  if (w.expanding.size >= MAX_REF_DEPTH || spent(w)) {
+  if (w.expanding.size >= w.budget.limits.refDepth || spent(w)) {
     w.budget.cut++;
     return { ...RECURSION_STOP, ...describedBy(node) };
   }

@@ -5,7 +5,7 @@
  */
 import { toolResultText, UntranslatableError } from './conversation';
 import type { AssistantPart, ConversationRequest, FilePart, ReasoningEffort, ToolResultPart, UserPart } from './conversation';
-import { MAX_INLINED_NODES, reduceSchema, schemaBudget, type SchemaBudget } from './gemini-schema';
+import { reduceSchema, schemaBudget, type SchemaBudget } from './gemini-schema';
 import { fromGemini, signatureFromToolCallId } from './gemini-signature';
 
 export { reduceSchema } from './gemini-schema';
@@ -139,7 +139,7 @@ function functionResponsesFirst(parts: GeminiPart[]): GeminiPart[] {
 function reducedSchema(schema: Json, what: string, budget: SchemaBudget, notes: string[]): Json {
   const cutBefore = budget.cut;
   const reduced = reduceSchema(schema, budget);
-  if (budget.cut > cutBefore) notes.push(`${what}: $ref definitions nest too deep or inline past ${MAX_INLINED_NODES} nodes; cut to {type: object} there`);
+  if (budget.cut > cutBefore) notes.push(`${what}: $ref definitions nest too deep or inline past ${budget.limits.nodes} nodes; cut to {type: object} there`);
   return reduced;
 }
 
