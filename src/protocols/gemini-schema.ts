@@ -62,13 +62,13 @@ const isSchema = (value: unknown): value is Schema => typeof value === 'object' 
  * one budget to every schema of a request: the limits are for the request.
  */
 export function reduceSchema(schema: Schema, budget: SchemaBudget = schemaBudget()): Schema {
-  return reduce(schema, { root: schema, expanding: new Set(), budget, sizes: new WeakMap() });
+  return reduce(schema, { root: schema, expanding: [], budget, sizes: new WeakMap() });
 }
 
 interface Walk {
   root: Schema;
-  /** The `$ref`s being inlined around this node, outermost first. */
-  expanding: Set<string>;
+  /** The `$ref`s being inlined around this node, outermost first (a stack: pushed and popped, never copied). */
+  expanding: string[];
   budget: SchemaBudget;
   /** Sizes of copied object values, measured once each. */
   sizes: WeakMap<object, number>;
@@ -78,7 +78,7 @@ const spent = ({ budget }: Walk): boolean => budget.inlinedNodes > budget.limits
 
 function reduce(node: unknown, w: Walk): Schema {
   w.budget.visited++;
-  if (w.expanding.size > 0) {
+  if (w.expanding.length > 0) {
     w.budget.inlinedNodes++;
     if (spent(w)) return { ...RECURSION_STOP };
   }
@@ -89,7 +89,7 @@ function reduce(node: unknown, w: Walk): Schema {
   for (const key of KEPT) if (node[key] !== undefined) out[key] = node[key];
   if (Array.isArray(node.examples) && node.examples.length > 0) out.example = node.examples[0];
   else if (node.example !== undefined) out.example = node.example;
-  if (w.expanding.size > 0) w.budget.inlinedBytes += copiedBytes(out, w.sizes) + copiedBytes(node.enum, w.sizes) + copiedBytes(node.const, w.sizes) + copiedBytes(node.required, w.sizes);
+  if (w.expanding.length > 0) w.budget.inlinedBytes += copiedBytes(out, w.sizes) + copiedBytes(node.enum, w.sizes) + copiedBytes(node.const, w.sizes) + copiedBytes(node.required, w.sizes);
 
   applyType(node, out);
   applyEnum(node, out);
@@ -98,7 +98,7 @@ function reduce(node: unknown, w: Walk): Schema {
   if (isSchema(node.properties)) {
     const properties: Schema = {};
     for (const [name, value] of Object.entries(node.properties)) {
-      if (w.expanding.size > 0) {
+      if (w.expanding.length > 0) {
         if (spent(w)) break;
         w.budget.inlinedBytes += name.length;
       }
@@ -130,7 +130,7 @@ function reduce(node: unknown, w: Walk): Schema {
 function reduceAll(items: unknown[], w: Walk): Schema[] {
   const out: Schema[] = [];
   for (const item of items) {
-    if (w.expanding.size > 0 && spent(w)) break;
+    if (w.expanding.length > 0 && spent(w)) break;
     out.push(reduce(item, w));
   }
   return out;
@@ -164,17 +164,22 @@ function withKnownRequired(schema: Schema): Schema {
 /** `$ref` to `#/$defs/X`, `#/definitions/X` or any pointer into the root: inlined, siblings kept. */
 function reduceRef(node: Schema, w: Walk): Schema {
   const ref = node.$ref as string;
-  if (w.expanding.has(ref)) return { ...RECURSION_STOP, ...describedBy(node) };
-  if (w.expanding.size >= w.budget.limits.refDepth || spent(w)) {
+  if (w.expanding.includes(ref)) return { ...RECURSION_STOP, ...describedBy(node) };
+  if (w.expanding.length >= w.budget.limits.refDepth || spent(w)) {
     w.budget.cut++;
     return { ...RECURSION_STOP, ...describedBy(node) };
   }
   const target = resolvePointer(w.root, ref);
   if (target === undefined) return describedBy(node);
-  const { $ref: _ref, ...siblings } = node;
-  const inner: Walk = { ...w, expanding: new Set(w.expanding).add(ref) };
-  const reduced = reduce(target, inner);
-  return Object.keys(siblings).length > 0 ? mergeInto(reduced, reduce(siblings, inner)) : reduced;
+  w.expanding.push(ref);
+  try {
+    const reduced = reduce(target, w);
+    if (Object.keys(node).length === 1) return reduced;
+    const { $ref: _ref, ...siblings } = node;
+    return mergeInto(reduced, reduce(siblings, w));
+  } finally {
+    w.expanding.pop();
+  }
 }
 
 /** A JSON Pointer into the root (own members only); undefined when it leads nowhere or is not valid percent-encoding. */
