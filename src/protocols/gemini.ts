@@ -51,8 +51,8 @@ export function toGeminiRequest(req: ConversationRequest, budget: SchemaBudget =
 }
 
 /** The `countTokens` body: Vertex takes the contents directly, the Gemini API a whole `generateContentRequest`. */
-export function toGeminiCountTokensRequest(req: ConversationRequest, kind: 'vertex' | 'gemini'): Json {
-  const { contents, systemInstruction, tools } = toGeminiRequest(req).body;
+export function toGeminiCountTokensRequest(req: ConversationRequest, kind: 'vertex' | 'gemini', budget?: SchemaBudget): Json {
+  const { contents, systemInstruction, tools } = toGeminiRequest(req, budget).body;
   const request: Json = { contents };
   if (systemInstruction) request.systemInstruction = systemInstruction;
   if (tools) request.tools = tools;

@@ -261,7 +261,7 @@ export function translateRequest({ frontEnd, body }: RequestCase): { inBytes: nu
       return fromAnthropicRequest(parsed, model, []);
     };
     const gemini = toGeminiRequest(decode('gemini-2.5-pro'), budget);
-    const count = toGeminiCountTokensRequest(decode('gemini-3-pro-preview'), 'gemini');
+    const count = toGeminiCountTokensRequest(decode('gemini-3-pro-preview'), 'gemini', schemaBudget(LIMITS));
     const claude = toAnthropicRequest(decode('claude-sonnet-4-5'));
     const outBytes = Math.max(JSON.stringify(gemini.body).length, JSON.stringify(count).length, JSON.stringify(claude).length);
     return { inBytes, outBytes, nodes, visited: budget.visited };
