@@ -169,17 +169,24 @@ export async function badInput(f: Figures): Promise<void> {
       }
     }
 
-    // A neighbour while the worst translation case runs: a plain chat request sent 20 ms after it.
+    // A neighbour while the worst translation case runs: a plain chat request sent 20 ms after it
+    // (its time includes the fake upstream's, which shares this process with the runner), and a
+    // GET /v1/models the proxy answers itself (its time is the proxy's event loop alone).
     const chat = sampleRequest('openai');
     const neighbourAlone: number[] = [];
     const neighbourBeside: number[] = [];
+    const modelsBeside: number[] = [];
     const worstMs: number[] = [];
     const worst = worstCase();
     for (let round = 0; round < 5; round++) {
       neighbourAlone.push((await call(proc.url, chat.path, { body: chat.body, apiKey: data.apiKey, timeoutMs: 30_000 })).ms);
       const running = call(proc.url, worst.path, { body: worst.body, apiKey: data.apiKey, timeoutMs: 30_000 });
       await sleep(20);
-      const beside = await call(proc.url, chat.path, { body: chat.body, apiKey: data.apiKey, timeoutMs: 30_000 });
+      const [beside, models] = await Promise.all([
+        call(proc.url, chat.path, { body: chat.body, apiKey: data.apiKey, timeoutMs: 30_000 }),
+        call(proc.url, '/v1/models', { apiKey: data.apiKey, timeoutMs: 30_000 }),
+      ]);
+      modelsBeside.push(models.ms);
       const w = await running;
       if (beside.status !== 200 || w.status !== 200) {
         notServing++;
@@ -223,6 +230,7 @@ export async function badInput(f: Figures): Promise<void> {
     f.goal('translation cases (chat, responses, messages)', translation.length, { min: 100 });
     f.goal('neighbour request while the worst translation case runs, slowest of 5', Math.max(...neighbourBeside), { max: 1000 }, 'ms');
     f.info('the same neighbour request alone, slowest of 5', Math.max(...neighbourAlone), 'ms');
+    f.info('GET /v1/models (answered by the proxy itself) beside the worst case, slowest of 5', Math.max(...modelsBeside), 'ms');
     f.info('the worst translation case itself (a $ref graph of 2^20 copies), slowest of 5', Math.max(...worstMs), 'ms');
     f.info('slowest answer to a translation case', slowestTranslation, 'ms');
     f.note(`translation statuses: ${[...translationStatuses.entries()].sort((x, y) => x[0] - y[0]).map(([code, n]) => `${code}×${n}`).join(', ')}`);
