@@ -18,7 +18,7 @@ const SHOWN_STEPS = 8;
  * Where `value` nests deeper than `limit` (a path such as `tools[0].input_schema.properties.a`),
  * or undefined when it does not. The walk recurses, but never more than `limit` levels: it stops
  * where the limit is passed. Cost: one visit per array element or object member (measured: about
- * a third of what `JSON.parse` took for the same value).
+ * a twentieth to a sixth of what `JSON.parse` took for the same text).
  */
 export function tooDeepAt(value: unknown, limit = MAX_JSON_DEPTH): string | undefined {
   if (!isContainer(value)) return undefined;
