@@ -206,6 +206,9 @@ function setAt(body: Json, path: string[], value: unknown): Json {
   return body;
 }
 
+/** Each front-end's valid request as it is, before the fuzzer replaces a field. */
+export const baseRequests = (): RequestCase[] => (Object.keys(BASES) as FrontEnd[]).map((frontEnd) => ({ frontEnd, body: BASES[frontEnd].body() }));
+
 export interface RequestCase {
   frontEnd: FrontEnd;
   body: Json;

@@ -5,10 +5,15 @@
  */
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { PROPERTIES } from '../fuzz/codecs';
+import assert from 'node:assert/strict';
+import { baseRequests, PROPERTIES, translateRequest } from '../fuzz/codecs';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 2000);
 const seed = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
+
+test('fuzz: each front-end\'s base request translates (so a replaced field is what a refusal is about)', () => {
+  for (const c of baseRequests()) assert.notEqual(translateRequest(c), 'refused', c.frontEnd);
+});
 
 for (const { name, property, share } of PROPERTIES) {
   test(`fuzz: ${name}`, () => {
