@@ -6,6 +6,7 @@
  *
  * Modelled on the Vercel AI SDK's provider-neutral prompt and stream parts.
  */
+import { tooDeepAt, tooDeepMessage } from './json-depth';
 
 /** Text, as typed by a person or written by a model. */
 export interface TextPart {
@@ -106,6 +107,20 @@ export type Tool = FunctionTool | HostedTool;
 export type ToolChoice = { type: 'auto' } | { type: 'none' } | { type: 'required' } | { type: 'tool'; name: string };
 
 export type ReasoningEffort = 'none' | 'minimal' | 'low' | 'medium' | 'high' | 'xhigh';
+
+/**
+ * Effort names as clients send them (OpenAI's, and Anthropic's `max`), to the neutral level. A Map:
+ * the name is the client's string, and `"constructor"` must be as unknown as any other.
+ */
+export const EFFORT_NAMES: ReadonlyMap<string, ReasoningEffort> = new Map<string, ReasoningEffort>([
+  ['none', 'none'],
+  ['minimal', 'minimal'],
+  ['low', 'low'],
+  ['medium', 'medium'],
+  ['high', 'high'],
+  ['xhigh', 'xhigh'],
+  ['max', 'xhigh'],
+]);
 
 export interface ReasoningSettings {
   /** An explicit budget (Anthropic `budget_tokens`). */
@@ -279,14 +294,23 @@ export function collectAnswer(events: Iterable<AnswerEvent>): Answer {
   return { id, model, parts, finish };
 }
 
-/** Tool-call arguments as JSON text to an object; empty text is `{}`, unparsable text is kept as a string. */
-export function parseArguments(text: string): unknown {
+/**
+ * Tool-call arguments as JSON text to an object; empty text is `{}`, unparsable text is kept as a
+ * string. JSON nested deeper than MAX_JSON_DEPTH is a 400 naming `field` when the client sent it,
+ * and kept as text when the upstream did (nothing after this walks it).
+ */
+export function parseArguments(text: string, field?: string): unknown {
   if (!text.trim()) return {};
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     return text;
   }
+  const at = tooDeepAt(value);
+  if (at === undefined) return value;
+  if (field !== undefined) throw new UntranslatableError(field, tooDeepMessage(at));
+  return text;
 }
 
 /** How many characters (Unicode code points) `text` has: a surrogate pair is one. */

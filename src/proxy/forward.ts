@@ -15,7 +15,7 @@ import type { Availability, Lease, TokenPool } from '../core/pool';
 import type { ClientSignal } from './clientSignal';
 import { HttpError, redact, redactedGoogleError, upstreamMessage } from './errors';
 import { clientHeaders, upstreamHeaders } from './headers';
-import { sendTranslatedAnswer, type AnswerTranslation } from './translatedAnswer';
+import { sendTranslatedAnswer, UpstreamAnswerError, type AnswerTranslation } from './translatedAnswer';
 import { splitUpstreamUrl } from './urlSplit';
 import { checkModel, type Upstream, type UpstreamOp, type UpstreamTarget } from './upstream/target';
 
@@ -40,6 +40,8 @@ export interface ForwardDeps {
 export interface Exchange {
   headers: IncomingHttpHeaders;
   body: Record<string, unknown>;
+  /** The body's bytes as the client sent them: what a native call without a body of its own forwards, where the upstream takes it unchanged. */
+  raw?: Buffer;
   res: ServerResponse;
   /** Aborted when the client goes away: cancels the wait, the upstream request and the stream. */
   signal: ClientSignal;
@@ -109,7 +111,7 @@ async function attemptAccount(deps: ForwardDeps, exchange: Exchange, call: Forwa
   let token = lease.accessToken;
   let already401 = false;
   for (;;) {
-    const target = deps.upstream.target(op, call.body ?? exchange.body, lease);
+    const target = deps.upstream.target(op, call.body ?? exchange.body, lease, call.body ? undefined : exchange.raw);
     const sent = await send(deps, exchange, target, token);
     if (!sent.ok) {
       throwIfClientGone(exchange.signal);
@@ -280,11 +282,22 @@ async function streamToClient(
     const detail = describeNetworkError(err);
     // A network error is the account's connection; anything else is the answer itself (a translation that failed).
     const network = typeof (err as { code?: unknown }).code === 'string';
+    if (call.answer && !network && !(err instanceof UpstreamAnswerError)) throw translationFailed(deps, op, err, res.headersSent);
     deps.log.warn(`[proxy] upstream ${network ? 'stream' : 'answer'} from ${lease.email} failed after it started: ${detail}`);
     if (network) deps.pool.report(lease.accountId, op.model, { kind: 'network', detail });
     if (!res.headersSent) throw new HttpError(502, `Upstream answer was cut short: ${detail}`, { reason: 'upstream_error' });
     throw err;
   }
+}
+
+/**
+ * Translating a good answer failed: our fault, not the account's. Logged as an internal error, never
+ * reported to the pool (no cooldown), answered 500 if nothing was sent yet (else the response is cut).
+ */
+function translationFailed(deps: ForwardDeps, op: UpstreamOp, err: unknown, headersSent: boolean): unknown {
+  deps.log.error(`[proxy] translating the ${op.model} answer failed (an internal error, not the account's): ${(err as Error).stack ?? String(err)}`);
+  if (headersSent) return err;
+  return new HttpError(500, 'Internal proxy error while translating the answer (see the Token Pool log)', { reason: 'internal_error' });
 }
 
 /**

@@ -137,8 +137,9 @@ export class ProxyServer implements Disposable {
       const matched = matchRoute(ROUTES, req.method ?? 'GET', url.pathname, (route) => route.when?.(req, url) ?? true);
       this.authenticate(req, url, matched?.route);
       if (!matched) throw new HttpError(404, `Unknown route: ${req.method} ${url.pathname}`, { reason: 'unknown_route' });
-      const body = matched.route.body ? parseJsonObject(await readBody(req, this.options.config.proxy.max_body_bytes)) : {};
-      await matched.route.handle(this.context(req, res, url, matched.params, body, clientGone));
+      const raw = matched.route.body ? await readBody(req, this.options.config.proxy.max_body_bytes) : undefined;
+      const body = raw ? parseJsonObject(raw) : {};
+      await matched.route.handle(this.context(req, res, url, matched.params, { body, raw }, clientGone));
     } catch (err) {
       this.fail(res, protocol, err, clientGone);
     }
@@ -191,14 +192,14 @@ export class ProxyServer implements Disposable {
     res: ServerResponse,
     url: RequestUrl,
     params: string[],
-    body: Record<string, unknown>,
+    { body, raw }: { body: Record<string, unknown>; raw?: Buffer },
     signal: ClientSignal,
   ): RouteContext {
     const { config, pool, log } = this.options;
     return {
       req, res, url, params, body, config, pool, log,
       version: this.options.version,
-      forward: (call) => forward(this.deps, { headers: req.headers, body, res, signal }, call),
+      forward: (call) => forward(this.deps, { headers: req.headers, body, raw, res, signal }, call),
     };
   }
 

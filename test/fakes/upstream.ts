@@ -48,6 +48,8 @@ export interface UpstreamRequest {
   email?: string;
   headers: IncomingHttpHeaders;
   body: unknown;
+  /** The body as the bytes arrived (UTF-8 text). */
+  text: string;
   /** Status sent; undefined while pending or when the connection was reset before headers. */
   status?: number;
   /** The body of an error answer, as sent. */
@@ -233,6 +235,7 @@ export class FakeUpstream {
       route: 'unknown',
       headers: req.headers,
       body,
+      text,
       outcome: 'pending',
       settled: new Promise((resolve) => (settle = resolve)),
     };

@@ -32,7 +32,8 @@ export interface UpstreamTarget {
 export interface Upstream {
   /** A message when this upstream cannot serve `op` at all (answered 404 before any account is used). */
   unsupported(op: UpstreamOp): string | undefined;
-  target(op: UpstreamOp, body: Record<string, unknown>, account: UpstreamAccount): UpstreamTarget;
+  /** `raw`: the client's own bytes of `body`, sent as they are where the upstream takes the body unchanged (the native Gemini route). */
+  target(op: UpstreamOp, body: Record<string, unknown>, account: UpstreamAccount, raw?: Buffer): UpstreamTarget;
 }
 
 /** The protocol whose error shape belongs to `op`. */
