@@ -31,7 +31,7 @@ export function upstreamHeaders(
   extra: Record<string, string>,
 ): Record<string, string> {
   const named = connectionNamed(client.connection);
-  const out: Record<string, string> = Object.create(null); // a header named __proto__ is a header like any other
+  const out: Record<string, string> = {}; // a header named __proto__ is dropped: assigning a string to it is a no-op
   for (const name in client) {
     const value = client[name];
     const key = name.toLowerCase();
