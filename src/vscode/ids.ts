@@ -19,6 +19,7 @@ export const Commands = {
   stopProxy: 'tokenpool.stopProxy',
   showLog: 'tokenpool.showLog',
   statusMenu: 'tokenpool.statusMenu',
+  dashboard: 'tokenpool.dashboard',
 } as const;
 
 export const Views = {

@@ -1,0 +1,135 @@
+/**
+ * The dashboard's one protocol, shared by both ends: the admin API's shapes as DESIGN section 11
+ * (and section 8 for the accounts) writes them, and the typed messages the extension and the
+ * webview send each other. No `vscode` and no DOM: the extension, the page and the tests import it.
+ */
+
+import type { AccountSummary } from '../../core/account';
+
+/** DESIGN section 8: `GET /admin/accounts` → `{"accounts": [...]}` of these. Times are unix seconds. */
+export type AccountCard = AccountSummary;
+
+/** A time as the admin API writes it: unix seconds, unix milliseconds or an ISO 8601 string. */
+export type WireTime = number | string;
+
+/** One row of `GET /admin/usage`; the keys not named in `by` are left out. */
+export interface UsageRow {
+  account?: string;
+  model?: string;
+  hour?: WireTime;
+  day?: WireTime;
+  requests: number;
+  ok: number;
+  errors: number;
+  input_tokens: number;
+  output_tokens: number;
+  cached_tokens: number;
+  thinking_tokens: number;
+  p50_ms: number | null;
+  p95_ms: number | null;
+}
+
+export interface UsageAnswer {
+  since: WireTime;
+  until: WireTime;
+  rows: UsageRow[];
+}
+
+export const OUTCOMES = ['ok', 'client_error', 'upstream_error', 'no_account', 'cancelled', 'cut'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+export interface Attempt {
+  account: string;
+  status: number | null;
+  reason: string;
+}
+
+/** One entry of `GET /admin/requests` (newest first), and one event of its live follow. */
+export interface RequestRecord {
+  id: string;
+  time: WireTime;
+  protocol: string;
+  model: string;
+  upstream_model: string | null;
+  account: string | null;
+  status: number | null;
+  outcome: Outcome;
+  stream: boolean;
+  attempts: Attempt[];
+  input_tokens: number | null;
+  output_tokens: number | null;
+  cached_tokens: number | null;
+  thinking_tokens: number | null;
+  ttfb_ms: number | null;
+  duration_ms: number | null;
+}
+
+/** The chart ranges the page offers, with the bucket each is drawn in. */
+export const RANGES = { '24h': 'hour', '7d': 'hour', '30d': 'day' } as const;
+export type Range = keyof typeof RANGES;
+export type Bucket = (typeof RANGES)[Range];
+export type StackBy = 'account' | 'model';
+
+/** The table's filters; an empty string is "any". */
+export interface RequestFilter {
+  account: string;
+  model: string;
+  outcome: string;
+}
+
+export const NO_FILTER: RequestFilter = { account: '', model: '', outcome: '' };
+
+/** Where the data comes from: a tokenpool serving at `baseUrl` (this window, another, or the CLI), or none. */
+export type Source =
+  | { kind: 'connected'; baseUrl: string; servedHere: boolean }
+  | { kind: 'unavailable'; message: string };
+
+/** The account commands a card can run (by the account's id). */
+export const CARD_ACTIONS = ['reauthenticate', 'proxyEnable', 'proxyDisable'] as const;
+export type CardAction = (typeof CARD_ACTIONS)[number];
+
+/** Extension → webview. */
+export type ToPage =
+  | { type: 'source'; source: Source }
+  | { type: 'accounts'; accounts: AccountCard[] }
+  | { type: 'usage'; range: Range; bucket: Bucket; answer: UsageAnswer }
+  | { type: 'requests'; filter: RequestFilter; requests: RequestRecord[] }
+  | { type: 'request'; request: RequestRecord }
+  /** A part of the data could not be read (`message`), or can be again (`null`). */
+  | { type: 'error'; what: DataPart; message: string | null };
+
+export type DataPart = 'accounts' | 'usage' | 'requests' | 'follow';
+
+/** Webview → extension. */
+export type ToExtension =
+  | { type: 'ready'; range: Range; filter: RequestFilter }
+  | { type: 'range'; range: Range }
+  | { type: 'filter'; filter: RequestFilter }
+  | { type: 'action'; action: CardAction; accountId: string }
+  | { type: 'startProxy' };
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
+
+/** Checks a message from the page; anything else is dropped by the extension. */
+export function parseToExtension(value: unknown): ToExtension | undefined {
+  if (!isObject(value)) return undefined;
+  const range = (r: unknown): r is Range => typeof r === 'string' && Object.hasOwn(RANGES, r);
+  const filter = (f: unknown): f is RequestFilter =>
+    isObject(f) && typeof f.account === 'string' && typeof f.model === 'string' && typeof f.outcome === 'string';
+  switch (value.type) {
+    case 'ready':
+      return range(value.range) && filter(value.filter) ? { type: 'ready', range: value.range, filter: value.filter } : undefined;
+    case 'range':
+      return range(value.range) ? { type: 'range', range: value.range } : undefined;
+    case 'filter':
+      return filter(value.filter) ? { type: 'filter', filter: value.filter } : undefined;
+    case 'action':
+      return (CARD_ACTIONS as readonly unknown[]).includes(value.action) && typeof value.accountId === 'string'
+        ? { type: 'action', action: value.action as CardAction, accountId: value.accountId }
+        : undefined;
+    case 'startProxy':
+      return { type: 'startProxy' };
+    default:
+      return undefined;
+  }
+}
