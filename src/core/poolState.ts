@@ -22,6 +22,7 @@ import { LastUsedLedger } from './lastUsed';
 import type { Logger } from './log';
 import { Selector, type BlockedUntil } from './selection';
 import type { AccountStore } from './store';
+import type { Limiter } from './usage/headroom';
 
 export interface Availability {
   total: number;
@@ -56,6 +57,10 @@ export class PoolState {
   readonly sequence = new ChangeSequence();
   /** The change event (at once for waitForEligible, coalesced for views) and the expiry timer. */
   readonly signal = new ChangeSignal({ now: () => this.now(), nextBlockEnd: (now) => this.nextBlockEnd(now) });
+  /** `routing.limits`: an account at a limit is blocked for the model until the minute or day is over. */
+  limiter: Limiter | undefined;
+  /** Refresh results per account email and result, since the pool started (for /metrics). */
+  readonly refreshes = new Map<string, { account: string; result: string; count: number }>();
   private readonly writes = new Set<Promise<void>>();
   private readonly waiters = new Set<(eligible: boolean) => void>();
   disposed = false;
@@ -80,11 +85,23 @@ export class PoolState {
 
   /** Until when each account cannot serve `model` (unix ms): cooldowns and quota protection. */
   blockedFor(model: string): BlockedUntil {
-    return (id) => {
+    const cooling: BlockedUntil = (id) => {
       const until = this.cooldowns.blockedUntil(id, model);
       const quotaUntil = proxyDisabledUntilMs(this.accounts.get(id));
       return quotaUntil > until ? quotaUntil : until;
     };
+    const limiter = this.limiter;
+    if (!limiter?.appliesTo(model)) return cooling;
+    const now = this.now();
+    return (id) => Math.max(cooling(id), limiter.blockedUntil(this.emailOf(id), model, now));
+  }
+
+  countRefresh(id: string, result: string): void {
+    const account = this.emailOf(id);
+    const key = `${account}\n${result}`;
+    const entry = this.refreshes.get(key);
+    if (entry) entry.count++;
+    else this.refreshes.set(key, { account, result, count: 1 });
   }
 
   /** The earliest cooldown or quota-protection end after `now` (unix ms), for the expiry timer. */

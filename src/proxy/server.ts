@@ -13,10 +13,13 @@ import { CancelledError, PortInUseError } from '../core/errors';
 import { createDispatcher } from '../core/http';
 import type { Logger } from '../core/log';
 import type { TokenPool } from '../core/pool';
+import { UsageLedger } from '../core/usage/ledger';
 import { parseJsonObject, readBody } from './body';
 import { errorBody, HttpError, protocolForPath, type Protocol } from './errors';
 import { forward, type ForwardDeps } from './forward';
 import { isAllowedHost, isAllowedOrigin, keyMatcher, keyRequired, presentedKey } from './guard';
+import { ProxyMetrics } from './metrics';
+import { clientInfoFor } from './requestTrace';
 import { matchRoute, type Route, type RouteContext } from './route';
 import { adminRoutes } from './routes/admin';
 import { anthropicRoutes } from './routes/anthropic';
@@ -24,6 +27,7 @@ import { geminiRoutes } from './routes/gemini';
 import { openaiRoutes } from './routes/openai';
 import { responsesRoutes } from './routes/responses';
 import { responsesTransportRoutes } from './routes/responses-transport';
+import { usageRoutes } from './routes/usage';
 import { createUpstream } from './upstream/create';
 
 export interface ProxyServerOptions {
@@ -35,9 +39,11 @@ export interface ProxyServerOptions {
   dispatcher?: Dispatcher;
   /** How long close() lets in-flight requests finish before cutting them. */
   drainTimeoutMs?: number;
+  /** Where requests are recorded (section 11); when absent the server keeps its own, in memory. */
+  usage?: UsageLedger;
 }
 
-const ROUTES: readonly Route[] = [...openaiRoutes, ...responsesRoutes, ...responsesTransportRoutes, ...anthropicRoutes, ...geminiRoutes, ...adminRoutes];
+const ROUTES: readonly Route[] = [...openaiRoutes, ...responsesRoutes, ...responsesTransportRoutes, ...anthropicRoutes, ...geminiRoutes, ...adminRoutes, ...usageRoutes];
 
 const CORS_ALLOW_HEADERS = 'authorization, content-type, x-api-key, x-goog-api-key, anthropic-version, anthropic-beta, x-tokenpool-session';
 
@@ -49,6 +55,9 @@ export class ProxyServer implements Disposable {
   private readonly inFlight = new Set<ServerResponse>();
   private bound: { host: string; port: number } | undefined;
   private closing: Promise<void> | undefined;
+  /** Aborted when close() starts: long-lived answers (a followed request list) end. */
+  private readonly stopping = new AbortController();
+  private readonly metrics: ProxyMetrics;
 
   constructor(private readonly options: ProxyServerOptions) {
     this.ownsDispatcher = !options.dispatcher;
@@ -58,9 +67,18 @@ export class ProxyServer implements Disposable {
       log: options.log,
       dispatcher: options.dispatcher ?? createDispatcher(options.config.network),
       upstream: createUpstream(options.config.upstream),
+      usage: options.usage ?? new UsageLedger({ limits: options.config.routing.limits }),
     };
+    if (options.usage) options.usage.setLimits(options.config.routing.limits);
+    options.pool.useLimiter(this.deps.usage!.headroom);
+    this.metrics = new ProxyMetrics(this.deps.usage!, options.pool);
     this.keyMatches = keyMatcher(options.config.proxy.api_key);
     this.server = createServer({ noDelay: true }, (req, res) => void this.serve(req, res));
+  }
+
+  /** What this server records (the ledger it was given, or its own). */
+  get usage(): UsageLedger {
+    return this.deps.usage!;
   }
 
   get address(): { host: string; port: number } | undefined {
@@ -107,6 +125,7 @@ export class ProxyServer implements Disposable {
   }
 
   private async drainAndClose(): Promise<void> {
+    this.stopping.abort();
     const closed = this.server.listening ? once(this.server, 'close') : Promise.resolve();
     if (this.server.listening) this.server.close();
     this.server.closeIdleConnections();
@@ -117,6 +136,7 @@ export class ProxyServer implements Disposable {
     }
     this.server.closeAllConnections();
     await closed;
+    this.metrics.dispose();
     if (this.ownsDispatcher) await this.deps.dispatcher.close();
     this.bound = undefined;
   }
@@ -195,7 +215,10 @@ export class ProxyServer implements Disposable {
     return {
       req, res, url, params, body, config, pool, log,
       version: this.options.version,
-      forward: (call) => forward(this.deps, { headers: req.headers, body, res, signal }, call),
+      usage: this.deps.usage!,
+      stopping: this.stopping.signal,
+      metrics: this.metrics,
+      forward: (call) => forward(this.deps, { headers: req.headers, body, res, signal, client: clientInfoFor(url.pathname, body, params) }, call),
     };
   }
 

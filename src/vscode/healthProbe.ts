@@ -32,7 +32,8 @@ export async function probePortHolder(bindHost: string, port: number, apiKey: st
       signal: AbortSignal.timeout(timeoutMs),
     });
     const text = await response.body.text();
-    if (response.statusCode !== 200) return 'other';
+    // a tokenpool none of whose accounts can serve answers 503 with the same body
+    if (response.statusCode !== 200 && response.statusCode !== 503) return 'other';
     const body = JSON.parse(text) as { service?: unknown };
     return body.service === 'tokenpool' ? 'tokenpool' : 'other';
   } catch {
