@@ -24,7 +24,7 @@ const ROW: UsageRow = {
   input_tokens: 30, output_tokens: 12, cached_tokens: 0, thinking_tokens: 4, p50_ms: 200, p95_ms: 900,
 };
 const record = (id: string, over: Partial<RequestRecord> = {}): RequestRecord => ({
-  id, time: '2026-12-03T14:20:00Z', protocol: 'openai', model: 'gemini-2.5-flash', upstream_model: 'gemini-2.5-flash', account: 'ada@example.com',
+  id, time: '2026-12-03T14:20:00Z', protocol: 'openai-chat', model: 'gemini-2.5-flash', upstream_model: 'gemini-2.5-flash', account: 'ada@example.com',
   status: 200, outcome: 'ok', stream: true, attempts: [{ account: 'bob@example.com', status: 429, reason: 'RESOURCE_EXHAUSTED' }],
   input_tokens: 10, output_tokens: 4, cached_tokens: 0, thinking_tokens: 0, ttfb_ms: 120, duration_ms: 480, ...over,
 });

@@ -10,6 +10,8 @@ const DAY = 24 * HOUR;
 const NOW = Date.UTC(2026, 11, 3, 14, 25);
 const H14 = Date.UTC(2026, 11, 3, 14);
 
+/** A time as the API writes it. */
+const iso = (ms: number): string => new Date(ms).toISOString();
 const row = (over: Partial<UsageRow>): UsageRow => ({
   requests: 1, ok: 1, errors: 0, input_tokens: 0, output_tokens: 0, cached_tokens: 0, thinking_tokens: 0, p50_ms: null, p95_ms: null, ...over,
 });
@@ -36,9 +38,9 @@ void test('the usage query starts at the first bucket, asks for both stack keys 
 
 void test('rows stack by account: each account one series, summed over models, in its hour', () => {
   const rows = [
-    row({ account: 'ada@x', model: 'gemini-2.5-flash', hour: new Date(H14).toISOString(), requests: 3, errors: 1, input_tokens: 100, output_tokens: 20, thinking_tokens: 5, cached_tokens: 60 }),
-    row({ account: 'ada@x', model: 'gemini-2.5-pro', hour: (H14 - HOUR) / 1000, requests: 2, input_tokens: 10, output_tokens: 1 }),
-    row({ account: 'bob@x', model: 'gemini-2.5-pro', hour: H14, requests: 1, errors: 1 }),
+    row({ account: 'ada@x', model: 'gemini-2.5-flash', hour: iso(H14), requests: 3, errors: 1, input_tokens: 100, output_tokens: 20, thinking_tokens: 5, cached_tokens: 60 }),
+    row({ account: 'ada@x', model: 'gemini-2.5-pro', hour: iso(H14 - HOUR), requests: 2, input_tokens: 10, output_tokens: 1 }),
+    row({ account: 'bob@x', model: 'gemini-2.5-pro', hour: iso(H14), requests: 1, errors: 1 }),
   ];
   const data = chartData(rows, '24h', 'account', NOW);
   assert.equal(data.starts.length, 24);
@@ -53,9 +55,9 @@ void test('rows stack by account: each account one series, summed over models, i
 
 void test('the same rows stack by model', () => {
   const rows = [
-    row({ account: 'ada@x', model: 'flash', hour: H14, requests: 3 }),
-    row({ account: 'bob@x', model: 'flash', hour: H14, requests: 4 }),
-    row({ account: 'bob@x', model: 'pro', hour: H14, requests: 5 }),
+    row({ account: 'ada@x', model: 'flash', hour: iso(H14), requests: 3 }),
+    row({ account: 'bob@x', model: 'flash', hour: iso(H14), requests: 4 }),
+    row({ account: 'bob@x', model: 'pro', hour: iso(H14), requests: 5 }),
   ];
   const data = chartData(rows, '24h', 'model', NOW);
   assert.deepEqual(data.series.requests.map((s) => [s.key, s.values[23]]), [['flash', 7], ['pro', 5]]);
@@ -63,11 +65,11 @@ void test('the same rows stack by model', () => {
 
 void test('rows outside the range, or without the bucket\'s key or a readable time, are left out', () => {
   const rows = [
-    row({ account: 'old@x', hour: H14 - 24 * HOUR, requests: 9 }),
-    row({ account: 'future@x', hour: H14 + HOUR, requests: 9 }),
-    row({ account: 'noday@x', day: Date.UTC(2026, 11, 3), requests: 9 }),
+    row({ account: 'old@x', hour: iso(H14 - 24 * HOUR), requests: 9 }),
+    row({ account: 'future@x', hour: iso(H14 + HOUR), requests: 9 }),
+    row({ account: 'noday@x', day: '2026-12-03', requests: 9 }),
     row({ account: 'bad@x', hour: 'soon', requests: 9 }),
-    row({ account: 'first@x', hour: H14 - 23 * HOUR, requests: 1 }),
+    row({ account: 'first@x', hour: iso(H14 - 23 * HOUR), requests: 1 }),
   ];
   const data = chartData(rows, '24h', 'account', NOW);
   assert.deepEqual(data.series.requests.map((s) => [s.key, s.values.indexOf(1)]), [['first@x', 0]]);
@@ -75,7 +77,7 @@ void test('rows outside the range, or without the bucket\'s key or a readable ti
 
 void test('30 days by day: a row of each UTC day lands in its bar', () => {
   const today = Date.UTC(2026, 11, 3);
-  const rows = [row({ account: 'a', day: '2026-12-03', requests: 2 }), row({ account: 'a', day: (today - 29 * DAY) / 1000, requests: 1 })];
+  const rows = [row({ account: 'a', day: '2026-12-03', requests: 2 }), row({ account: 'a', day: iso(today - 29 * DAY).slice(0, 10), requests: 1 })];
   const data = chartData(rows, '30d', 'account', NOW);
   assert.equal(data.bucket, 'day');
   assert.equal(data.labels[29], 'Dec 3');
@@ -84,7 +86,7 @@ void test('30 days by day: a row of each UTC day lands in its bar', () => {
 });
 
 void test(`beyond ${MAX_SERIES} keys the smallest are summed into "${OTHER}", in the last colour`, () => {
-  const rows = Array.from({ length: 10 }, (_, i) => row({ account: `u${i}@x`, hour: H14, requests: 100 - i }));
+  const rows = Array.from({ length: 10 }, (_, i) => row({ account: `u${i}@x`, hour: iso(H14), requests: 100 - i }));
   const data = chartData(rows, '24h', 'account', NOW);
   const keys = data.series.requests.map((s) => s.key);
   assert.deepEqual(keys, ['u0@x', 'u1@x', 'u2@x', 'u3@x', 'u4@x', 'u5@x', 'u6@x', OTHER]);

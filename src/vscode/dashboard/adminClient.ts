@@ -60,7 +60,8 @@ export class AdminClient {
   follow(onRequest: (record: RequestRecord) => void, onOpen?: () => void): Follow {
     const controller = new AbortController();
     const done = (async () => {
-      const response = await request(`${this.baseUrl}/admin/requests`, {
+      // limit=1: the follow first repeats the last requests; the page has them from requests() already.
+      const response = await request(`${this.baseUrl}/admin/requests?limit=1`, {
         dispatcher: this.agent,
         headers: { ...this.auth(), accept: 'text/event-stream' },
         signal: controller.signal,

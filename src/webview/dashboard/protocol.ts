@@ -1,68 +1,35 @@
 /**
  * The dashboard's one protocol, shared by both ends: the admin API's shapes as DESIGN section 11
  * (and section 8 for the accounts) writes them, and the typed messages the extension and the
- * webview send each other. No `vscode` and no DOM: the extension, the page and the tests import it.
+ * webview send each other. The wire shapes are the core's own types (core/account.ts,
+ * core/usage/). No `vscode` and no DOM: the extension, the page and the tests import it.
  */
 
 import type { AccountSummary } from '../../core/account';
+import type { UsageRow } from '../../core/usage/aggregates';
+import { OUTCOMES, type RequestOutcome, type RequestRecord } from '../../core/usage/record';
 
 /** DESIGN section 8: `GET /admin/accounts` → `{"accounts": [...]}` of these. Times are unix seconds. */
 export type AccountCard = AccountSummary;
 
-/** A time as the admin API writes it: unix seconds, unix milliseconds or an ISO 8601 string. */
+/** A time as the admin API writes it (ISO 8601; unix seconds or milliseconds are read too). */
 export type WireTime = number | string;
 
-/** One row of `GET /admin/usage`; the keys not named in `by` are left out. */
-export interface UsageRow {
-  account?: string;
-  model?: string;
-  hour?: WireTime;
-  day?: WireTime;
-  requests: number;
-  ok: number;
-  errors: number;
-  input_tokens: number;
-  output_tokens: number;
-  cached_tokens: number;
-  thinking_tokens: number;
-  p50_ms: number | null;
-  p95_ms: number | null;
-}
+/** One row of `GET /admin/usage` (the keys not named in `by` are left out); hour `2026-12-03T14:00:00Z`, day `2026-12-03`. */
+export type { UsageRow };
 
+/** `GET /admin/usage` → this. */
 export interface UsageAnswer {
   since: WireTime;
   until: WireTime;
   rows: UsageRow[];
 }
 
-export const OUTCOMES = ['ok', 'client_error', 'upstream_error', 'no_account', 'cancelled', 'cut'] as const;
-export type Outcome = (typeof OUTCOMES)[number];
-
-export interface Attempt {
-  account: string;
-  status: number | null;
-  reason: string;
-}
-
 /** One entry of `GET /admin/requests` (newest first), and one event of its live follow. */
-export interface RequestRecord {
-  id: string;
-  time: WireTime;
-  protocol: string;
-  model: string;
-  upstream_model: string | null;
-  account: string | null;
-  status: number | null;
-  outcome: Outcome;
-  stream: boolean;
-  attempts: Attempt[];
-  input_tokens: number | null;
-  output_tokens: number | null;
-  cached_tokens: number | null;
-  thinking_tokens: number | null;
-  ttfb_ms: number | null;
-  duration_ms: number | null;
-}
+export type { RequestRecord };
+export type Attempt = RequestRecord['attempts'][number];
+export { OUTCOMES };
+export type Outcome = RequestOutcome;
 
 /** The chart ranges the page offers, with the bucket each is drawn in. */
 export const RANGES = { '24h': 'hour', '7d': 'hour', '30d': 'day' } as const;

@@ -8,10 +8,13 @@ import { OUTCOMES, type AccountCard, type RequestFilter, type RequestRecord, typ
 /** Rows the table keeps; older ones drop off the end. */
 export const MAX_ROWS = 200;
 
-/** True when `record` passes every filter that is set (the same test the server's query applies). */
+/**
+ * True when `record` passes every filter that is set: the same test as the server's query (the
+ * account's email case-insensitively; the model asked or the model sent upstream).
+ */
 export function matchesFilter(record: RequestRecord, filter: RequestFilter): boolean {
-  if (filter.account && record.account !== filter.account) return false;
-  if (filter.model && record.model !== filter.model) return false;
+  if (filter.account && (record.account ?? '').toLowerCase() !== filter.account.toLowerCase()) return false;
+  if (filter.model && record.model !== filter.model && record.upstream_model !== filter.model) return false;
   if (filter.outcome && record.outcome !== filter.outcome) return false;
   return true;
 }

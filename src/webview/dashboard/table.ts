@@ -27,7 +27,7 @@ export function renderTable(requests: readonly RequestRecord[], expanded: Readon
     h('td', { title: r.upstream_model && r.upstream_model !== r.model ? `served as ${r.upstream_model}` : '' }, r.model),
     h('td', {}, `${r.protocol}${r.stream ? ' · stream' : ''}`),
     h('td', {}, h('span', { className: 'outcome' }, r.outcome)),
-    h('td', { className: 'num' }, r.status === null ? '–' : String(r.status)),
+    h('td', { className: 'num' }, r.status ? String(r.status) : '–'), // 0: the client went away first
     h('td', { className: 'num' }, `${countText(r.input_tokens)} / ${countText(r.output_tokens)}`),
     h('td', { className: 'num' }, durationText(r.duration_ms)),
     h('td', { className: 'num' }, failed ? `${failed} failed ${open ? '▾' : '▸'}` : open ? '▾' : '▸'));
@@ -45,7 +45,7 @@ function details(r: RequestRecord): HTMLElement {
     ? h('table', { className: 'attempts', 'aria-label': 'Failed attempts' },
       h('thead', {}, h('tr', {}, h('th', {}, '#'), h('th', {}, 'Account'), h('th', {}, 'Status'), h('th', {}, 'Reason'))),
       h('tbody', {}, ...r.attempts.map((a, i) => h('tr', {},
-        h('td', {}, String(i + 1)), h('td', {}, a.account), h('td', {}, a.status === null ? '–' : String(a.status)), h('td', {}, a.reason)))))
+        h('td', {}, String(i + 1)), h('td', {}, a.account), h('td', {}, a.status ? String(a.status) : 'no answer'), h('td', {}, a.reason)))))
     : h('p', { className: 'muted' }, 'No failed attempts: the first account served it.');
   const facts = [
     `id ${r.id}`,
