@@ -2,7 +2,8 @@
  * The dashboard's feed over real HTTP: DashboardFeed and AdminClient against a small admin API on
  * 127.0.0.1 that answers in DESIGN's shapes (section 8's accounts, section 11's usage and requests,
  * and the requests' live follow as text/event-stream), checking what the page is sent and what was
- * asked of the server.
+ * asked of the server, including the failures a real server rarely gives on cue; then against the
+ * real ProxyServer with the fake Google, so both ends agree on the shapes.
  */
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -10,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { after, afterEach, before, describe, test } from 'node:test';
 import type { Logger } from '../../src/core/log';
 import { DashboardFeed } from '../../src/vscode/dashboard/dashboardFeed';
+import { startProxyHarness } from '../helpers/proxy-harness';
 import { NO_FILTER, type AccountCard, type RequestRecord, type Source, type ToPage, type UsageRow } from '../../src/webview/dashboard/protocol';
 
 const KEY = 'tp-dashboard-test-key-000000000000';
@@ -197,5 +199,58 @@ describe('the dashboard feed against an admin API in DESIGN\'s shapes', () => {
     await waitFor(() => (api.followers.size ? true : undefined), 'the follow to connect');
     f.stop();
     await waitFor(() => (api.followers.size === 0 ? true : undefined), 'the follow connection to close');
+  });
+});
+
+describe('the dashboard feed against the real proxy and the fake Google', () => {
+  test('a request through the proxy reaches the page live, in the table\'s shape, and in the usage it reads again', async () => {
+    const h = await startProxyHarness({ accounts: 2 });
+    const posted: ToPage[] = [];
+    const feed = new DashboardFeed({
+      post: (m) => posted.push(m),
+      source: () => Promise.resolve({ source: { kind: 'connected', baseUrl: h.url, servedHere: true }, apiKey: h.apiKey }),
+      log: silent,
+      accountsEveryMs: 60_000,
+      usageEveryMs: 60_000,
+      usageAfterRequestMs: 20,
+    });
+    const last = <K extends ToPage['type']>(type: K) => posted.filter((m): m is Extract<ToPage, { type: K }> => m.type === type).at(-1);
+    const waitFor = async <T>(find: () => T | undefined, what: string): Promise<T> => {
+      for (let i = 0; i < 300; i++) {
+        const found = find();
+        if (found !== undefined) return found;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      throw new Error(`timed out waiting for ${what}; posted: ${JSON.stringify(posted)}`);
+    };
+    try {
+      await feed.start('24h', NO_FILTER);
+      assert.deepEqual(posted.filter((m) => m.type === 'error'), [], 'every read works');
+      assert.deepEqual(last('accounts')?.accounts.map((a) => a.email).sort(), h.accounts.map((a) => a.email).sort());
+      assert.deepEqual(last('requests')?.requests, []);
+      const usageBefore = posted.filter((m) => m.type === 'usage').length;
+
+      const answer = await h.request('/v1/chat/completions', { body: { model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'hi' }] } });
+      assert.equal(answer.status, 200, answer.text);
+      const live = (await waitFor(() => last('request'), 'the request to come in live')).request;
+      assert.equal(live.outcome, 'ok');
+      assert.equal(live.model, 'gemini-2.5-flash');
+      assert.equal(live.protocol, 'openai-chat');
+      assert.ok(h.accounts.some((a) => a.email === live.account), `served by a pool account: ${live.account}`);
+      assert.ok(!Number.isNaN(Date.parse(live.time)));
+      const usage = await waitFor(() => (posted.filter((m) => m.type === 'usage').length > usageBefore ? last('usage') : undefined), 'usage read again');
+      const rows = usage!.answer.rows;
+      assert.deepEqual(rows.map((r) => [r.account, r.model, r.requests, r.ok]), [[live.account, 'gemini-2.5-flash', 1, 1]]);
+      assert.equal(rows[0].input_tokens, live.input_tokens);
+      assert.ok(typeof rows[0].hour === 'string' && Date.parse(rows[0].hour) <= Date.parse(live.time), `the row's hour: ${rows[0].hour}`);
+
+      await feed.setFilter({ account: '', model: '', outcome: 'upstream_error' });
+      assert.deepEqual(last('requests')?.requests, [], 'the server filters by outcome');
+      await feed.setFilter({ account: live.account!.toUpperCase(), model: '', outcome: '' });
+      assert.deepEqual(last('requests')?.requests.map((r) => r.id), [live.id], 'and by account');
+    } finally {
+      feed.dispose();
+      await h.close();
+    }
   });
 });

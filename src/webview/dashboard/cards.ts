@@ -48,13 +48,14 @@ function card(account: AccountCard, rows: readonly UsageRow[], rangeText: string
     .map((c) => h('li', { className: 'cooldown' },
       `${c.model === '*' ? 'all models' : c.model}: `,
       h('span', { className: 'countdown', 'data-until': c.until * 1000 }, countdownText(c.until * 1000, nowMs)),
-      h('span', { className: 'muted' }, ` left · ${c.reason}`)));
+      ' left',
+      h('span', { className: 'muted why', title: c.reason }, c.reason)));
   const reason = account.state === 'disabled' ? account.disabled_reason : account.state === 'proxy_disabled' ? account.proxy_disabled_reason : null;
   return h('article', { className: `card state-${account.state}`, 'aria-label': `${account.email}, ${STATE_TEXT[account.state]}`, 'data-account': account.email },
     h('header', {},
       h('h3', { title: account.email }, account.email),
       h('span', { className: 'badge' }, STATE_TEXT[account.state])),
-    reason ? h('p', { className: 'reason' }, reason) : null,
+    reason ? h('p', { className: 'reason', title: reason }, reason) : null,
     cooldowns.length ? h('ul', { className: 'cooldowns', 'aria-label': 'Cooldowns' }, ...cooldowns) : null,
     h('p', { className: 'figures' }, `${rangeText}: ${countText(requests)} requests · ${countText(tokens)} tokens · ${countText(errors)} errors`),
     h('div', { className: 'actions' }, ...cardActions(account.state).map(({ action, label }) =>
