@@ -121,7 +121,7 @@ describe('Token Pool: Dashboard in code-server', { timeout: 400_000 }, () => {
       { message: 'the requests chart should count 4', timeoutMs: 30_000 });
     assert.ok(await firstSeriesPixels('requests') > 20, 'the bars are drawn in the first series\' colour');
     await page().locator(`figure[data-metric="tokens"] h3`, { hasText: /^Tokens per hour · [1-9]/ }).waitFor();
-    assert.match(await card(ADA).locator('.figures').innerText(), /^24 h: 2 requests · [1-9][\d.k]* tokens · 0 errors$/);
+    assert.match(await card(ADA).locator('.figures').innerText(), /^24 h: 2 requests · [1-9][\d.k]* tokens · no errors$/);
     await shot('1-live');
   });
 
@@ -190,6 +190,8 @@ describe('Token Pool: Dashboard in code-server', { timeout: 400_000 }, () => {
     await vs.waitFor(async () => (await tableRows()).length === bobRows + 2, { message: 'the same rows after the panel came back' });
 
     await vs.probe((vscode) => vscode.commands.executeCommand('workbench.action.closeOtherEditors'));
+    await page().locator(`tr.request[data-id="${expand}"]`).click();
+    await page().locator(`tr.details[data-details-of="${expand}"]`).waitFor({ state: 'detached' });
     await page().locator('button', { hasText: 'Clear filters' }).click();
     await vs.waitFor(async () => new Set((await tableRows()).map((r) => r.cells[1])).size === 2, { message: 'both accounts again' });
   });
@@ -213,11 +215,42 @@ describe('Token Pool: Dashboard in code-server', { timeout: 400_000 }, () => {
     await card(BOB).locator('.badge', { hasText: 'healthy' }).waitFor();
   });
 
+  test('a request every account failed: the errors chart counts it, the outcome filter finds it, its row lists both attempts', async () => {
+    const reset = await fetch(`${fx.proxyUrl}/admin/cooldowns/reset`, { method: 'POST', headers: { authorization: `Bearer ${fx.apiKey}` } });
+    assert.equal(reset.status, 200);
+    await vs.waitFor(async () => (await page().locator('.countdown').count()) === 0, { message: 'no cooldown on the cards after the reset' });
+    fx.upstream.fail({ kind: 'status', status: 503, times: 2, message: 'The service is currently unavailable.' });
+    const answer = await fx.chat('both fail');
+    assert.equal(answer.status, 503, answer.body);
+
+    await vs.waitFor(async () => /^Errors per hour · 1 in 24 h$/.test(await chartTitle('errors').innerText()),
+      { message: 'the errors chart should count 1', timeoutMs: 30_000 });
+    await page().locator('#filter-outcome').selectOption('upstream_error');
+    const failed = await vs.waitFor(async () => {
+      const rows = await tableRows();
+      return rows.length === 1 && rows[0].cells[4] === 'upstream_error' ? rows[0] : undefined;
+    }, { message: 'the one failed request under its outcome' });
+    assert.equal(failed.cells[5], '503');
+    assert.match(failed.cells[8], /^2 failed/);
+    await page().locator(`tr.request[data-id="${failed.id}"]`).click();
+    const attempts = await page().locator(`tr.details[data-details-of="${failed.id}"] table.attempts tbody tr`).evaluateAll((trs) => trs.map((tr) =>
+      Array.from(tr.querySelectorAll('td')).map((td) => (td as unknown as { innerText: string }).innerText.trim()).slice(1, 3)));
+    assert.deepEqual(attempts.map((a) => a[1]), ['503', '503']);
+    assert.deepEqual(new Set(attempts.map((a) => a[0])), new Set([ADA, BOB]), 'one attempt on each account');
+    // A 5xx cools the whole account: both cards say so and count down.
+    for (const email of [ADA, BOB]) await card(email).locator('.badge', { hasText: 'cooling' }).waitFor();
+    assert.equal(await page().locator('.countdown').count(), 2);
+    await page().locator('button', { hasText: 'Clear filters' }).click();
+    await vs.waitFor(async () => (await tableRows()).length > 1, { message: 'every request again' });
+    assert.equal(await page().locator(`tr.details[data-details-of="${failed.id}"]`).count(), 1, 'the opened row stays open');
+  });
+
   test('the theme\'s colours: a picture in the dark and in the light theme', async () => {
     const background = () => page().locator('body').evaluate((body) => getComputedStyle(body).backgroundColor);
     await vs.probe((vscode) => vscode.workspace.getConfiguration('workbench').update('colorTheme', 'Default Dark Modern', vscode.ConfigurationTarget.Global));
     await vs.waitFor(async () => (await background()) === 'rgb(31, 31, 31)', { message: 'the dark editor background' });
     await vs.probe((vscode) => vscode.commands.executeCommand('workbench.action.closeSidebar'));
+    await page().locator('header.top').evaluate((top) => (top as unknown as { scrollIntoView(): void }).scrollIntoView());
     await shot('4-dark', 'dashboard-dark.png');
     await vs.probe((vscode) => vscode.workspace.getConfiguration('workbench').update('colorTheme', 'Default Light Modern', vscode.ConfigurationTarget.Global));
     await vs.waitFor(async () => (await background()) === 'rgb(255, 255, 255)', { message: 'the light editor background' });

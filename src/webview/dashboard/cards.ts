@@ -57,11 +57,13 @@ function card(account: AccountCard, rows: readonly UsageRow[], rangeText: string
       h('span', { className: 'badge' }, STATE_TEXT[account.state])),
     reason ? h('p', { className: 'reason', title: reason }, reason) : null,
     cooldowns.length ? h('ul', { className: 'cooldowns', 'aria-label': 'Cooldowns' }, ...cooldowns) : null,
-    h('p', { className: 'figures' }, `${rangeText}: ${countText(requests)} requests · ${countText(tokens)} tokens · ${countText(errors)} errors`),
+    h('p', { className: 'figures' }, `${rangeText}: ${counted(requests, 'request')} · ${counted(tokens, 'token')} · ${errors ? counted(errors, 'error') : 'no errors'}`),
     h('div', { className: 'actions' }, ...cardActions(account.state).map(({ action, label }) =>
       h('button', { type: 'button', className: action === 'proxyDisable' ? 'secondary' : '', onclick: () => run(action, account) }, label))),
   );
 }
+
+const counted = (n: number, noun: string): string => `${countText(n)} ${noun}${n === 1 ? '' : 's'}`;
 
 /** Rewrites every countdown from its `data-until`; a cooldown that ended says so until the next accounts update. */
 export function tickCountdowns(root: ParentNode, nowMs: number): void {
