@@ -57,6 +57,13 @@ export interface Config {
     https_proxy: string | null;
     no_proxy: string | null;
   };
+  /** The request history on disk (DESIGN section 11). */
+  logging: {
+    /** Days of request history files kept (0: none written). */
+    history_days: number;
+    /** The most one day's history file grows to, in MB. */
+    history_max_mb: number;
+  };
 }
 
 export function defaultConfig(): Config {
@@ -89,6 +96,7 @@ export function defaultConfig(): Config {
     },
     routing: { strategy: 'round-robin', max_attempts: 3, max_wait_s: 5, refresh_skew_s: 300, model_aliases: {}, limits: {} },
     network: { https_proxy: null, no_proxy: null },
+    logging: { history_days: 7, history_max_mb: 50 },
   };
 }
 
@@ -142,6 +150,7 @@ const rules: { [S in keyof Config]: { [K in keyof Config[S]]: Rule } } = {
     limits: 'limits',
   },
   network: { https_proxy: 'nullable-string', no_proxy: 'nullable-string' },
+  logging: { history_days: 'non-negative-integer', history_max_mb: 'positive-integer' },
 };
 
 function describe(rule: Rule): string {
