@@ -28,6 +28,8 @@ export const Views = {
 } as const;
 
 export const STATUS_BAR_ID = 'tokenpool.status';
+/** The dashboard's webview panel type. */
+export const DASHBOARD_PANEL_TYPE = 'tokenpool.dashboard';
 export const LOG_CHANNEL_NAME = 'Token Pool';
 
 export const AUTH_PROVIDER_ID = 'tokenpool-google';

@@ -177,6 +177,25 @@ describe('the dashboard feed against an admin API in DESIGN\'s shapes', () => {
     assert.equal(warnings.length, 4, 'the same failure again is not logged again');
   });
 
+  test('a new API key (config.json changed, the proxy restarted on the same port) is used from the next reconnect', async () => {
+    let key = 'tp-old-key';
+    feed = new DashboardFeed({
+      post: (m) => posted.push(m),
+      source: () => Promise.resolve({ source: { kind: 'connected', baseUrl: api.url, servedHere: true }, apiKey: key }),
+      log: silent,
+      accountsEveryMs: 60_000,
+      usageEveryMs: 60_000,
+      followRetryMs: 60_000,
+    });
+    await feed.start('24h', NO_FILTER);
+    assert.match(posted.find((m) => m.type === 'error' && m.what === 'accounts')?.type ?? '', /error/);
+    key = KEY;
+    await feed.reconnect();
+    assert.deepEqual(last('accounts')?.accounts, [ACCOUNT]);
+    assert.deepEqual(posted.filter((m) => m.type === 'error' && m.what === 'accounts').map((m) => (m as { message: string | null }).message),
+      ['GET /admin/accounts answered 401: missing or wrong API key', null], 'the error is shown, then cleared');
+  });
+
   test('while the follow is refused, the page is told and the follow is tried again', async () => {
     api.followAnswer = 404;
     await startFeed().start('24h', NO_FILTER);

@@ -35,6 +35,11 @@ export class AdminClient {
     private readonly apiKey: string,
   ) {}
 
+  /** True when this client reads `baseUrl` with `apiKey` (a changed key needs a new client). */
+  reads(baseUrl: string, apiKey: string): boolean {
+    return this.baseUrl === baseUrl && this.apiKey === apiKey;
+  }
+
   async accounts(): Promise<AccountCard[]> {
     const body = await this.getJson<{ accounts?: unknown }>('/admin/accounts');
     if (!Array.isArray(body.accounts)) throw new AdminApiError('GET /admin/accounts: the answer has no "accounts" list');

@@ -134,7 +134,7 @@ export class DashboardFeed extends DisposableBase {
       this.dropClient();
       return;
     }
-    if (this.client?.baseUrl !== source.baseUrl) {
+    if (!this.client?.reads(source.baseUrl, apiKey)) {
       this.dropClient();
       this.client = new AdminClient(source.baseUrl, apiKey);
       this.startFollow();

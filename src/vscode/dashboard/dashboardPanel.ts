@@ -9,15 +9,13 @@ import * as vscode from 'vscode';
 import { parseToExtension, type ToExtension, type ToPage } from '../../webview/dashboard/protocol';
 import { registerCommand } from '../commandRunner';
 import { probePortHolder } from '../healthProbe';
-import { Commands } from '../ids';
+import { Commands, DASHBOARD_PANEL_TYPE } from '../ids';
 import { DisposableBase } from '../lifecycle';
 import type { ProxyController } from '../proxyController';
 import type { PoolRuntime } from '../runtime';
 import { DashboardFeed } from './dashboardFeed';
 import { dashboardHtml, newNonce } from './html';
 import { dataSource, needsProbe } from './source';
-
-export const DASHBOARD_VIEW_TYPE = 'tokenpool.dashboard';
 
 export class DashboardCommand extends DisposableBase {
   private panel: DashboardPanel | undefined;
@@ -46,7 +44,7 @@ class DashboardPanel extends DisposableBase {
   ) {
     super();
     const root = vscode.Uri.joinPath(extensionUri, 'dist', 'webview');
-    this.panel = vscode.window.createWebviewPanel(DASHBOARD_VIEW_TYPE, 'Token Pool: Dashboard', vscode.ViewColumn.Active, {
+    this.panel = vscode.window.createWebviewPanel(DASHBOARD_PANEL_TYPE, 'Token Pool: Dashboard', vscode.ViewColumn.Active, {
       enableScripts: true,
       localResourceRoots: [root],
     });

@@ -57,7 +57,6 @@ const save = (): void => vscode.setState(state);
 
 const RANGE_TEXT: Record<Range, string> = { '24h': '24 h', '7d': '7 d', '30d': '30 d' };
 const METRIC_TEXT: Record<Metric, string> = { requests: 'Requests', tokens: 'Tokens', errors: 'Errors' };
-const OUTCOME_TEXT: Record<string, string> = { '': 'any outcome' };
 
 // ---- layout: built once; the sections re-render their contents ------------------------------
 
@@ -148,7 +147,7 @@ function renderCharts(): void {
 function renderFilters(): void {
   const choices = filterChoices(state.accounts, state.usage?.rows ?? [], state.requests, state.filter);
   const fill = (select: HTMLSelectElement, any: string, values: readonly string[], chosen: string) => {
-    select.replaceChildren(h('option', { value: '' }, any), ...values.map((v) => h('option', { value: v }, OUTCOME_TEXT[v] ?? v)));
+    select.replaceChildren(h('option', { value: '' }, any), ...values.map((v) => h('option', { value: v }, v)));
     select.value = chosen;
   };
   fill(filterSelects.account, 'any account', choices.accounts, state.filter.account);
