@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { contentSecurityPolicy, dashboardHtml, newNonce } from '../../src/vscode/dashboard/html';
 import { dataSource, needsProbe } from '../../src/vscode/dashboard/source';
 import type { ProxyState } from '../../src/vscode/proxyController';
-import { parseToExtension, type Source } from '../../src/webview/dashboard/protocol';
+import { cardActions, parseToExtension, type Source } from '../../src/webview/dashboard/protocol';
 
 const CSP_SOURCE = 'https://file+.vscode-resource.vscode-cdn.net';
 
@@ -76,4 +76,14 @@ for (const [name, state, holder, expected] of sources) {
 void test('the port is probed only when this window\'s state does not say who serves', () => {
   assert.deepEqual((['stopped', 'failed', 'serving', 'sibling', 'foreign', 'starting'] as const).map((kind) => needsProbe({ kind } as ProxyState)),
     [true, true, false, false, false, false]);
+});
+
+void test('a card offers Re-authenticate when disabled, Enable when proxy disabled, Disable otherwise', () => {
+  assert.deepEqual((['healthy', 'cooling', 'proxy_disabled', 'disabled'] as const).map((state) => cardActions(state)),
+    [
+      [{ action: 'proxyDisable', label: 'Disable' }],
+      [{ action: 'proxyDisable', label: 'Disable' }],
+      [{ action: 'proxyEnable', label: 'Enable' }],
+      [{ action: 'reauthenticate', label: 'Re-authenticate' }],
+    ]);
 });

@@ -5,7 +5,7 @@
  */
 import { h } from './dom';
 import { countdownText, countText } from './format';
-import type { AccountCard, CardAction, UsageRow } from './protocol';
+import { cardActions, type AccountCard, type CardAction, type UsageRow } from './protocol';
 import { metricValue } from './chartData';
 
 const STATE_TEXT: Record<AccountCard['state'], string> = {
@@ -14,18 +14,6 @@ const STATE_TEXT: Record<AccountCard['state'], string> = {
   proxy_disabled: 'proxy disabled',
   disabled: 'disabled',
 };
-
-/** The actions a card offers for its state, with their button text. */
-export function cardActions(state: AccountCard['state']): { action: CardAction; label: string }[] {
-  switch (state) {
-    case 'disabled':
-      return [{ action: 'reauthenticate', label: 'Re-authenticate' }];
-    case 'proxy_disabled':
-      return [{ action: 'proxyEnable', label: 'Enable' }];
-    default:
-      return [{ action: 'proxyDisable', label: 'Disable' }];
-  }
-}
 
 export function renderCards(
   accounts: readonly AccountCard[],

@@ -55,6 +55,18 @@ export type Source =
 export const CARD_ACTIONS = ['reauthenticate', 'proxyEnable', 'proxyDisable'] as const;
 export type CardAction = (typeof CARD_ACTIONS)[number];
 
+/** The actions a card offers for its state, with their button text (the tree offers the same). */
+export function cardActions(state: AccountCard['state']): { action: CardAction; label: string }[] {
+  switch (state) {
+    case 'disabled':
+      return [{ action: 'reauthenticate', label: 'Re-authenticate' }];
+    case 'proxy_disabled':
+      return [{ action: 'proxyEnable', label: 'Enable' }];
+    default:
+      return [{ action: 'proxyDisable', label: 'Disable' }];
+  }
+}
+
 /** Extension → webview. */
 export type ToPage =
   | { type: 'source'; source: Source }
