@@ -32,6 +32,8 @@ export interface Availability {
   disabled: number;
   /** Accounts that could serve the model right now. */
   eligibleForModel: number;
+  /** Accounts free of cooldowns but at one of `routing.limits` for the model. */
+  limited: number;
   /** Unix seconds when the first blocked account frees up for the model, or null. */
   earliestCooldownEnd: number | null;
 }
@@ -85,15 +87,20 @@ export class PoolState {
 
   /** Until when each account cannot serve `model` (unix ms): cooldowns and quota protection. */
   blockedFor(model: string): BlockedUntil {
-    const cooling: BlockedUntil = (id) => {
-      const until = this.cooldowns.blockedUntil(id, model);
-      const quotaUntil = proxyDisabledUntilMs(this.accounts.get(id));
-      return quotaUntil > until ? quotaUntil : until;
-    };
+    const cooling = this.coolingFor(model);
     const limiter = this.limiter;
     if (!limiter?.appliesTo(model)) return cooling;
     const now = this.now();
     return (id) => Math.max(cooling(id), limiter.blockedUntil(this.emailOf(id), model, now));
+  }
+
+  /** Until when each account cannot serve `model` for cooldowns and quota protection alone (unix ms). */
+  private coolingFor(model: string): BlockedUntil {
+    return (id) => {
+      const until = this.cooldowns.blockedUntil(id, model);
+      const quotaUntil = proxyDisabledUntilMs(this.accounts.get(id));
+      return quotaUntil > until ? quotaUntil : until;
+    };
   }
 
   countRefresh(id: string, result: string): void {
@@ -215,15 +222,20 @@ export class PoolState {
   availability(model?: string): Availability {
     const now = this.now();
     const blocked = this.blockedFor(model ?? ACCOUNT_WIDE);
+    const cooling = this.coolingFor(model ?? ACCOUNT_WIDE);
     let eligibleForModel = 0;
+    let limited = 0;
     let earliest: number | null = null;
     for (const id of this.order) {
       if (!this.selector.has(id)) continue;
       const until = blocked(id);
       if (until <= now) eligibleForModel++;
-      else if (earliest === null || until < earliest) earliest = until;
+      else {
+        if (earliest === null || until < earliest) earliest = until;
+        if (cooling(id) <= now) limited++;
+      }
     }
-    return { ...this.counts(), eligibleForModel, earliestCooldownEnd: earliest === null ? null : Math.ceil(earliest / 1000) };
+    return { ...this.counts(), eligibleForModel, limited, earliestCooldownEnd: earliest === null ? null : Math.ceil(earliest / 1000) };
   }
 
   /** Section 8 objects for every account (disabled and proxy_disabled included); never a token. */

@@ -356,6 +356,7 @@ export function noAccountAvailable(model: string, a: Availability, nowMs: number
     `${a.disabled} disabled`,
     `${a.proxy_disabled} proxy_disabled`,
     `${a.cooling} cooling${coolingUntil ? ` until ${coolingUntil}` : ''}`,
+    ...(a.limited ? [`${a.limited} at their routing.limits for ${model}`] : []),
   ];
   const message =
     a.total === 0

@@ -36,7 +36,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     auth,
     runtime.onDidFail((err) => void showConfigError(err)),
     onDidChangeSettings(() => void runtime.refresh()),
-    new AccountsTree(runtime),
+    new AccountsTree(runtime, proxy),
     new ProxyStatusBar(runtime, proxy),
     new DisabledAccountNotifier(runtime),
     new DashboardCommand(runtime, proxy, context.extensionUri, log),

@@ -67,6 +67,7 @@ export const Settings = {
   routingStrategy: 'routing.strategy',
   routingMaxAttempts: 'routing.maxAttempts',
   routingModelAliases: 'routing.modelAliases',
+  routingLimits: 'routing.limits',
 } as const;
 
 export type SettingKey = (typeof Settings)[keyof typeof Settings];

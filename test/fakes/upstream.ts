@@ -54,7 +54,7 @@ export interface UpstreamRequest {
 }
 
 export type UpstreamFailure =
-  | { kind: 'status'; status: number; message?: string; retryDelay?: string; retryAfter?: string }
+  | { kind: 'status'; status: number; message?: string; retryDelay?: string; retryAfter?: string; quotaId?: string }
   | { kind: 'reset' }
   | { kind: 'reset-mid-stream'; afterChunks?: number }
   | { kind: 'hang' };
@@ -278,9 +278,13 @@ export class FakeUpstream {
     record: UpstreamRequest,
     status: number,
     message: string,
-    extra: { retryDelay?: string; retryAfter?: string } = {},
+    extra: { retryDelay?: string; retryAfter?: string; quotaId?: string } = {},
   ): void {
-    const details = extra.retryDelay ? [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: extra.retryDelay }] : undefined;
+    const found = [
+      ...(extra.quotaId ? [{ '@type': 'type.googleapis.com/google.rpc.QuotaFailure', violations: [{ quotaMetric: 'generativelanguage.googleapis.com/generate_content_requests', quotaId: extra.quotaId }] }] : []),
+      ...(extra.retryDelay ? [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: extra.retryDelay }] : []),
+    ];
+    const details = found.length ? found : undefined;
     const error = { error: { code: status, message, status: GOOGLE_STATUS[status] ?? 'UNKNOWN', ...(details ? { details } : {}) } };
     record.status = status;
     const headers: Record<string, string> = { 'content-type': 'application/json; charset=UTF-8' };

@@ -121,6 +121,31 @@ export class UsageLedger {
     return this.headroom.view(account, this.now());
   }
 
+  /** Requests and tokens of the account this quota day, over every model. */
+  todayOf(account: string): { requests: number; tokens: number } {
+    let requests = 0;
+    let tokens = 0;
+    for (const view of this.headroomOf(account)) {
+      requests += view.today.requests;
+      tokens += view.today.tokens;
+    }
+    return { requests, tokens };
+  }
+
+  /** The account's newest failure in the history: a failed attempt, or an answer of its that broke. */
+  lastErrorOf(account: string): { time: string; model: string; status: number; reason: string } | undefined {
+    for (const r of this.history.list({ limit: this.history.capacity })) {
+      for (let i = r.attempts.length - 1; i >= 0; i--) {
+        const a = r.attempts[i];
+        if (a.account === account) return { time: r.time, model: r.upstream_model, status: a.status, reason: a.reason };
+      }
+      if (r.account === account && (r.outcome === 'cut' || r.outcome === 'upstream_error')) {
+        return { time: r.time, model: r.upstream_model, status: r.status, reason: r.outcome === 'cut' ? 'the answer was cut after it started' : 'the answer broke before it started' };
+      }
+    }
+    return undefined;
+  }
+
   /** Drops hourly buckets older than 14 days and daily ones older than 400; true when any went. */
   prune(): boolean {
     const nowS = Math.floor(this.now() / 1000);

@@ -39,16 +39,23 @@ export interface QuotaDay {
 
 let cached: QuotaDay | undefined;
 
+/**
+ * The midnight that starts `day`, from a guess within an hour of it (a daylight-saving change
+ * between the guess and the time it was made from moves the wall clock by that hour).
+ */
+function midnightOf(day: string, guessMs: number): number {
+  const at = pacificParts(guessMs);
+  if (at.day === day) return guessMs - at.intoDayMs;
+  return guessMs + 86_400_000 - at.intoDayMs; // the guess fell late on the day before
+}
+
 /** The quota day `ms` falls in. */
 export function quotaDayOf(ms: number): QuotaDay {
   if (cached && ms >= cached.startMs && ms < cached.endMs) return cached;
   const { day, intoDayMs } = pacificParts(ms);
-  const startMs = ms - intoDayMs;
-  // 24 h on, corrected by the hour a daylight-saving change adds or takes away
-  let endMs = startMs + 86_400_000;
-  const after = pacificParts(endMs);
-  if (after.day === day) endMs += 86_400_000 - after.intoDayMs;
-  else endMs -= after.intoDayMs;
+  const startMs = midnightOf(day, ms - intoDayMs);
+  const next = pacificParts(startMs + 86_400_000 + 3_600_000).day; // surely inside the next day
+  const endMs = midnightOf(next, startMs + 86_400_000);
   cached = { key: day, startMs, endMs };
   return cached;
 }

@@ -13,6 +13,7 @@ export const usageRoutes: readonly Route[] = [
   { method: 'GET', path: '/admin/usage', access: 'admin', handle: usage },
   { method: 'GET', path: '/admin/requests', access: 'admin', handle: requests },
   { method: 'GET', path: '/metrics', access: 'admin', handle: metrics },
+  { method: 'GET', path: '/admin/headroom', access: 'admin', handle: headroom },
 ];
 
 /** A follower whose socket holds more than this unsent is dropped: a client that never reads costs no more. */
@@ -28,6 +29,17 @@ function requests(ctx: RouteContext): Promise<void> | void {
   const filter = parsed(() => parseRequestFilter(ctx.url.searchParams));
   if ((ctx.req.headers.accept ?? '').includes('text/event-stream')) return follow(ctx, filter);
   sendJson(ctx.res, 200, { requests: ctx.usage.requests(filter) });
+}
+
+/** Per account (the pool's order) and model: this minute, today, the limits, the last 429, the running cooldowns. */
+function headroom(ctx: RouteContext): void {
+  const accounts = ctx.pool.summaries().map((s) => ({
+    account: s.email,
+    state: s.state,
+    cooldowns: s.cooldowns,
+    models: ctx.usage.headroomOf(s.email),
+  }));
+  sendJson(ctx.res, 200, { accounts });
 }
 
 async function metrics(ctx: RouteContext): Promise<void> {
