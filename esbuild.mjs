@@ -1,4 +1,5 @@
-// Bundles the extension (CommonJS, `vscode` external) and the headless CLI into dist/.
+// Bundles the extension (CommonJS, `vscode` external), the headless CLI, and the dashboard's web page
+// (a browser bundle with Chart.js, and its stylesheet) into dist/.
 import * as esbuild from 'esbuild';
 
 const production = process.argv.includes('--production');
@@ -19,6 +20,15 @@ const common = {
 const builds = [
   { ...common, entryPoints: ['src/vscode/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
   { ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  {
+    ...common,
+    entryPoints: ['src/webview/dashboard/main.ts', 'src/webview/dashboard/dashboard.css'],
+    outdir: 'dist/webview',
+    entryNames: 'dashboard',
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+  },
 ];
 
 if (watch) {

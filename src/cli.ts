@@ -11,6 +11,7 @@ import { runDemo } from './cli/demo';
 import { runLogin } from './cli/login';
 import { runServe } from './cli/serve';
 import { USAGE, UsageError } from './cli/usage';
+import { runRequests, runUsage } from './cli/usageCommands';
 
 const options = {
   'data-dir': { type: 'string' },
@@ -22,6 +23,11 @@ const options = {
   location: { type: 'string' },
   revoke: { type: 'boolean' },
   'keep-running': { type: 'boolean' },
+  since: { type: 'string' },
+  until: { type: 'string' },
+  by: { type: 'string' },
+  limit: { type: 'string' },
+  follow: { type: 'boolean', short: 'f' },
   verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
@@ -39,12 +45,14 @@ async function main(argv: string[]): Promise<number> {
     return command || flags.help ? 0 : 2;
   }
   if (command === 'demo') return runDemo({ keepRunning: flags['keep-running'] ?? false, verbose: flags.verbose ?? false });
-  if (!['serve', 'accounts', 'login'].includes(command)) throw new UsageError(`unknown command "${command}"`);
+  if (!['serve', 'accounts', 'login', 'usage', 'requests'].includes(command)) throw new UsageError(`unknown command "${command}"`);
 
   const ctx = await openContext({ dataDir: flags['data-dir'], verbose: flags.verbose, logLevel: command === 'serve' ? 'info' : 'warn' });
   try {
     if (command === 'serve') return await runServe(ctx, flags);
     if (command === 'login') return await runLogin(ctx, flags);
+    if (command === 'usage') return await runUsage(ctx, flags);
+    if (command === 'requests') return await runRequests(ctx, flags);
     return await runAccounts(ctx, verb, rest, flags);
   } finally {
     await ctx.close();

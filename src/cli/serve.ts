@@ -2,6 +2,8 @@
 import { once } from 'node:events';
 import { ProxyServer } from '../proxy/server';
 import { version } from '../core/version';
+import { UsageLedger } from '../core/usage/ledger';
+import { UsageFiles, historyOptions } from '../core/usage/usageFiles';
 import type { CliContext } from './context';
 import { UsageError } from './usage';
 
@@ -10,7 +12,12 @@ export async function runServe(ctx: CliContext, flags: { host?: string; port?: s
   if (flags.host) config.proxy.host = flags.host;
   if (flags.port !== undefined) config.proxy.port = parsePort(flags.port);
   const watching = ctx.pool.startWatching();
-  const server = new ProxyServer({ config, pool: ctx.pool, log: ctx.log, version, dispatcher: ctx.dispatcher });
+  // the serving process keeps the usage files (DESIGN section 11): loaded now, written every few seconds and at the end
+  const usage = new UsageLedger({ limits: config.routing.limits });
+  const files = new UsageFiles(ctx.dataDir, usage, ctx.log, historyOptions(config.logging));
+  await files.load({ repair: true });
+  files.start();
+  const server = new ProxyServer({ config, pool: ctx.pool, log: ctx.log, version, dispatcher: ctx.dispatcher, usage });
   try {
     const { host, port } = await server.listen();
     console.log(`tokenpool listening on http://${host.includes(':') ? `[${host}]` : host}:${port}`);
@@ -24,6 +31,7 @@ export async function runServe(ctx: CliContext, flags: { host?: string; port?: s
   } finally {
     watching.dispose();
     server.dispose();
+    await files.close();
   }
 }
 

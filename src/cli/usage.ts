@@ -11,6 +11,10 @@ Usage:
   tokenpool accounts proxy-enable EMAIL
   tokenpool accounts remove EMAIL [--revoke]
   tokenpool login [--project P] [--location L]     sign in with Google in the browser (loopback + PKCE)
+  tokenpool usage [--since 24h] [--until T] [--by account,model|account|model|hour|day] [--json]
+                                                   requests, tokens and latency per account and model
+  tokenpool requests [--limit N] [--follow] [--json]
+                                                   the last requests (newest first); --follow: live
   tokenpool demo [--keep-running]                  the whole story against a built-in simulated Google
 
 Every command takes --data-dir DIR (default: $TOKENPOOL_DATA_DIR, else ~/.tokenpool) and -v/--verbose.

@@ -9,6 +9,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError, DataDirError, describeJsonError } from './errors';
 import { writeFileAtomic } from './fsutil';
+import { checkLimits, type Limits } from './usage/limits';
 
 export type AuthMode = 'all_except_health' | 'strict' | 'off';
 export type UpstreamKind = 'vertex' | 'gemini';
@@ -49,10 +50,19 @@ export interface Config {
     refresh_skew_s: number;
     /** Client model name or `*` glob → upstream model (DESIGN section 10); see core/models.ts. */
     model_aliases: Record<string, string>;
+    /** Per-account request and token limits by model glob (DESIGN section 11); see core/usage/limits.ts. */
+    limits: Limits;
   };
   network: {
     https_proxy: string | null;
     no_proxy: string | null;
+  };
+  /** The request history on disk (DESIGN section 11). */
+  logging: {
+    /** Days of request history files kept (0: none written). */
+    history_days: number;
+    /** The most one day's history file grows to, in MB. */
+    history_max_mb: number;
   };
 }
 
@@ -84,8 +94,9 @@ export function defaultConfig(): Config {
       location: 'us-central1',
       models: ['gemini-2.5-pro', 'gemini-2.5-flash'],
     },
-    routing: { strategy: 'round-robin', max_attempts: 3, max_wait_s: 5, refresh_skew_s: 300, model_aliases: {} },
+    routing: { strategy: 'round-robin', max_attempts: 3, max_wait_s: 5, refresh_skew_s: 300, model_aliases: {}, limits: {} },
     network: { https_proxy: null, no_proxy: null },
+    logging: { history_days: 7, history_max_mb: 50 },
   };
 }
 
@@ -100,6 +111,7 @@ type Rule =
   | 'non-negative-integer'
   | 'positive-integer'
   | 'string-map'
+  | 'limits'
   | readonly string[];
 
 const rules: { [S in keyof Config]: { [K in keyof Config[S]]: Rule } } = {
@@ -135,8 +147,10 @@ const rules: { [S in keyof Config]: { [K in keyof Config[S]]: Rule } } = {
     max_wait_s: 'non-negative-integer',
     refresh_skew_s: 'non-negative-integer',
     model_aliases: 'string-map',
+    limits: 'limits',
   },
   network: { https_proxy: 'nullable-string', no_proxy: 'nullable-string' },
+  logging: { history_days: 'non-negative-integer', history_max_mb: 'positive-integer' },
 };
 
 function describe(rule: Rule): string {
@@ -149,6 +163,7 @@ function describe(rule: Rule): string {
     case 'non-negative-integer': return 'an integer ≥ 0';
     case 'positive-integer': return 'an integer ≥ 1';
     case 'string-map': return 'an object of non-empty strings (model name or glob → upstream model)';
+    case 'limits': return 'an object of model name or glob → {"rpm", "tpm", "rpd": integers ≥ 1}';
   }
   return String(rule);
 }
@@ -163,6 +178,7 @@ function matches(rule: Rule, value: unknown): boolean {
     case 'non-negative-integer': return Number.isInteger(value) && (value as number) >= 0;
     case 'positive-integer': return Number.isInteger(value) && (value as number) >= 1;
     case 'string-map': return isObject(value) && Object.values(value).every((v) => typeof v === 'string' && v !== '');
+    case 'limits': return checkLimits(value).length === 0;
   }
   return false;
 }
@@ -186,6 +202,9 @@ export function parseConfig(input: unknown, source: string, base: Config = defau
     for (const [key, v] of Object.entries(value)) {
       const rule = sectionRules[key];
       if (!rule) throw new ConfigError(`${source}: unknown key "${section}.${key}"`);
+      if (rule === 'limits' && !matches(rule, v)) {
+        throw new ConfigError(`${source}: "${section}.${key}": ${checkLimits(v).join('; ')}`);
+      }
       if (!matches(rule, v)) {
         throw new ConfigError(`${source}: "${section}.${key}" must be ${describe(rule)}, got ${JSON.stringify(v)}`);
       }

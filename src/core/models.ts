@@ -28,7 +28,7 @@ export function modelFamily(model: string): ModelFamily {
  * The alias key that applies to `name`: an exact key first, else the most specific glob: the one
  * with the most literal characters, then the fewest `*`, then the first written.
  */
-export function matchAlias(name: string, aliases: Readonly<Record<string, string>>): string | undefined {
+export function matchAlias(name: string, aliases: Readonly<Record<string, unknown>>): string | undefined {
   if (Object.prototype.hasOwnProperty.call(aliases, name) && !name.includes('*')) return name;
   let best: { key: string; literal: number; stars: number } | undefined;
   for (const key of Object.keys(aliases)) {

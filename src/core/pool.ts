@@ -38,6 +38,7 @@ import { OutcomeApplier } from './outcomes';
 import { PoolState, messageOf, type Availability, type PoolCounts } from './poolState';
 import { TokenRefresher } from './refresh';
 import type { AccountStore, StoreChange } from './store';
+import type { Limiter } from './usage/headroom';
 
 export type { Availability, PoolCounts } from './poolState';
 
@@ -200,13 +201,17 @@ export class TokenPool implements Disposable {
       if (id === undefined) return undefined;
       const account = this.state.accounts.get(id)!;
       if (hasFreshToken(account, Math.floor(now / 1000), this.routing.refresh_skew_s)) {
+        this.state.limiter?.leased(account.email, model, now);
         return leaseOf(account, account.token.access_token);
       }
       try {
         const tokens = await this.refresher.refresh(id, 'acquire');
         const current = this.state.accounts.get(id);
         // Disabled or removed by someone else while the refresh was in flight: not this one.
-        if (current && this.state.selector.has(id)) return leaseOf(current, tokens.access_token);
+        if (current && this.state.selector.has(id)) {
+          this.state.limiter?.leased(current.email, model, this.state.now());
+          return leaseOf(current, tokens.access_token);
+        }
       } catch (err) {
         if (!(err instanceof OAuthError)) throw err;
       }
@@ -235,6 +240,20 @@ export class TokenPool implements Disposable {
       if (err instanceof OAuthError) return { ok: false, error: err };
       throw err;
     }
+  }
+
+  /**
+   * `routing.limits` (DESIGN section 11): the limiter is asked while choosing and told of each
+   * account handed out. The proxy that serves from this pool sets it.
+   */
+  useLimiter(limiter: Limiter | undefined): void {
+    this.state.limiter = limiter;
+    this.state.selector.wake();
+  }
+
+  /** Token refreshes per account and result since the pool started (`ok`, `invalid_grant`, `client_mismatch`, `error`). */
+  refreshCounts(): { account: string; result: string; count: number }[] {
+    return [...this.state.refreshes.values()].map((r) => ({ ...r }));
   }
 
   // ---- outcomes ------------------------------------------------------------------------------

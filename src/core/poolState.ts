@@ -22,6 +22,7 @@ import { LastUsedLedger } from './lastUsed';
 import type { Logger } from './log';
 import { Selector, type BlockedUntil } from './selection';
 import type { AccountStore } from './store';
+import type { Limiter } from './usage/headroom';
 
 export interface Availability {
   total: number;
@@ -31,6 +32,8 @@ export interface Availability {
   disabled: number;
   /** Accounts that could serve the model right now. */
   eligibleForModel: number;
+  /** Accounts free of cooldowns but at one of `routing.limits` for the model. */
+  limited: number;
   /** Unix seconds when the first blocked account frees up for the model, or null. */
   earliestCooldownEnd: number | null;
 }
@@ -56,6 +59,10 @@ export class PoolState {
   readonly sequence = new ChangeSequence();
   /** The change event (at once for waitForEligible, coalesced for views) and the expiry timer. */
   readonly signal = new ChangeSignal({ now: () => this.now(), nextBlockEnd: (now) => this.nextBlockEnd(now) });
+  /** `routing.limits`: an account at a limit is blocked for the model until the minute or day is over. */
+  limiter: Limiter | undefined;
+  /** Refresh results per account email and result, since the pool started (for /metrics). */
+  readonly refreshes = new Map<string, { account: string; result: string; count: number }>();
   private readonly writes = new Set<Promise<void>>();
   private readonly waiters = new Set<(eligible: boolean) => void>();
   disposed = false;
@@ -80,11 +87,28 @@ export class PoolState {
 
   /** Until when each account cannot serve `model` (unix ms): cooldowns and quota protection. */
   blockedFor(model: string): BlockedUntil {
+    const cooling = this.coolingFor(model);
+    const limiter = this.limiter;
+    if (!limiter?.appliesTo(model)) return cooling;
+    const now = this.now();
+    return (id) => Math.max(cooling(id), limiter.blockedUntil(this.emailOf(id), model, now));
+  }
+
+  /** Until when each account cannot serve `model` for cooldowns and quota protection alone (unix ms). */
+  private coolingFor(model: string): BlockedUntil {
     return (id) => {
       const until = this.cooldowns.blockedUntil(id, model);
       const quotaUntil = proxyDisabledUntilMs(this.accounts.get(id));
       return quotaUntil > until ? quotaUntil : until;
     };
+  }
+
+  countRefresh(id: string, result: string): void {
+    const account = this.emailOf(id);
+    const key = `${account}\n${result}`;
+    const entry = this.refreshes.get(key);
+    if (entry) entry.count++;
+    else this.refreshes.set(key, { account, result, count: 1 });
   }
 
   /** The earliest cooldown or quota-protection end after `now` (unix ms), for the expiry timer. */
@@ -198,15 +222,20 @@ export class PoolState {
   availability(model?: string): Availability {
     const now = this.now();
     const blocked = this.blockedFor(model ?? ACCOUNT_WIDE);
+    const cooling = this.coolingFor(model ?? ACCOUNT_WIDE);
     let eligibleForModel = 0;
+    let limited = 0;
     let earliest: number | null = null;
     for (const id of this.order) {
       if (!this.selector.has(id)) continue;
       const until = blocked(id);
       if (until <= now) eligibleForModel++;
-      else if (earliest === null || until < earliest) earliest = until;
+      else {
+        if (earliest === null || until < earliest) earliest = until;
+        if (cooling(id) <= now) limited++;
+      }
     }
-    return { ...this.counts(), eligibleForModel, earliestCooldownEnd: earliest === null ? null : Math.ceil(earliest / 1000) };
+    return { ...this.counts(), eligibleForModel, limited, earliestCooldownEnd: earliest === null ? null : Math.ceil(earliest / 1000) };
   }
 
   /**

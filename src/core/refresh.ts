@@ -5,7 +5,7 @@
  */
 import { clientOf, withTokens, type Account } from './account';
 import { ACCOUNT_WIDE } from './cooldowns';
-import { AccountNotFoundError, OAuthClientMismatchError, OAuthError } from './errors';
+import { AccountNotFoundError, InvalidGrantError, OAuthClientMismatchError, OAuthError } from './errors';
 import { decide, type Decision } from './failover';
 import type { GoogleOAuth, TokenSet } from './oauth';
 import { messageOf, type PoolState } from './poolState';
@@ -53,9 +53,11 @@ export class TokenRefresher {
     try {
       tokens = await this.oauth.refresh(refreshToken, clientOf(account));
     } catch (err) {
+      state.countRefresh(id, err instanceof InvalidGrantError ? 'invalid_grant' : err instanceof OAuthClientMismatchError ? 'client_mismatch' : 'error');
       if (err instanceof OAuthError) await this.failed(id, err, context, refreshToken);
       throw err;
     }
+    state.countRefresh(id, 'ok');
     state.log.debug(`[refresh] refreshed ${account.email}, valid until ${new Date(tokens.expiry_timestamp * 1000).toISOString()}`);
     try {
       // Never onto a record that was disabled meanwhile, nor over a token re-added meanwhile.

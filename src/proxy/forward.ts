@@ -12,9 +12,11 @@ import { CancelledError, OAuthError } from '../core/errors';
 import { parseGoogleError, parseRetryDelay, type Decision, type Outcome } from '../core/failover';
 import type { Logger } from '../core/log';
 import type { Availability, Lease, TokenPool } from '../core/pool';
+import type { UsageLedger } from '../core/usage/ledger';
 import type { ClientSignal } from './clientSignal';
 import { HttpError, redact, redactedGoogleError, upstreamMessage } from './errors';
 import { clientHeaders, upstreamHeaders } from './headers';
+import { RequestTrace, type ClientInfo } from './requestTrace';
 import { sendTranslatedAnswer, UpstreamAnswerError, type AnswerTranslation } from './translatedAnswer';
 import { splitUpstreamUrl } from './urlSplit';
 import { checkModel, type Upstream, type UpstreamOp, type UpstreamTarget } from './upstream/target';
@@ -34,6 +36,8 @@ export interface ForwardDeps {
   log: Logger;
   dispatcher: Dispatcher;
   upstream: Upstream;
+  /** Where each request is recorded when it ends (section 11); absent: not recorded. */
+  usage?: UsageLedger;
 }
 
 /** The client's side of one request. */
@@ -45,6 +49,8 @@ export interface Exchange {
   res: ServerResponse;
   /** Aborted when the client goes away: cancels the wait, the upstream request and the stream. */
   signal: ClientSignal;
+  /** The client's protocol and model, for the request's record. */
+  client?: ClientInfo;
 }
 
 /** An attempt that did not commit, kept so the last one can be answered when no retry is left. */
@@ -73,7 +79,22 @@ export async function forward(deps: ForwardDeps, exchange: Exchange, call: Forwa
   const unsupported = deps.upstream.unsupported(op);
   if (unsupported) throw new HttpError(404, unsupported, { reason: 'not_found' });
   checkModel(op);
+  const trace = deps.usage && exchange.client ? new RequestTrace(deps.usage, exchange.client, op) : undefined;
+  let error: unknown;
+  let threw = false;
+  try {
+    await attemptLoop(deps, exchange, call, trace);
+  } catch (err) {
+    [error, threw] = [err, true];
+    throw err;
+  } finally {
+    trace?.end(exchange.res, exchange.signal, error, threw);
+  }
+}
 
+/** Accounts in turn until one commits, or none is left: then the last failure, or the pool's 503. */
+async function attemptLoop(deps: ForwardDeps, exchange: Exchange, call: ForwardCall, trace: RequestTrace | undefined): Promise<void> {
+  const { op } = call;
   const maxAttempts = deps.config.routing.max_attempts; // 0: every eligible account once
   const exclude = new Set<string>();
   let last: Failure | undefined;
@@ -92,8 +113,9 @@ export async function forward(deps: ForwardDeps, exchange: Exchange, call: Forwa
       break;
     }
     attempts++;
-    const result = await attemptAccount(deps, exchange, call, lease);
+    const result = await attemptAccount(deps, exchange, call, lease, trace);
     if (result.kind === 'committed') return;
+    trace?.failed(lease.email, result.failure?.status ?? 401, result.failure?.message ?? 'token refresh failed after a 401', result.rotate);
     last = result.failure ?? last;
     if (!result.rotate) break;
     const what = result.failure ? `answered ${result.failure.status}` : 'could not refresh its token after a 401';
@@ -106,7 +128,7 @@ export async function forward(deps: ForwardDeps, exchange: Exchange, call: Forwa
 }
 
 /** One account: send, and on a first 401 refresh its token and send once more. */
-async function attemptAccount(deps: ForwardDeps, exchange: Exchange, call: ForwardCall, lease: Lease): Promise<AttemptResult> {
+async function attemptAccount(deps: ForwardDeps, exchange: Exchange, call: ForwardCall, lease: Lease, trace: RequestTrace | undefined): Promise<AttemptResult> {
   const { op } = call;
   let token = lease.accessToken;
   let already401 = false;
@@ -122,6 +144,7 @@ async function attemptAccount(deps: ForwardDeps, exchange: Exchange, call: Forwa
     if (response.statusCode >= 200 && response.statusCode < 300) {
       deps.pool.report(lease.accountId, op.model, { kind: 'http', status: response.statusCode });
       deps.log.debug(`[proxy] ${op.api} ${op.model}${op.stream ? ' (stream)' : ''} -> ${response.statusCode} via ${lease.email}`);
+      trace?.commit(lease.email, response.body);
       await streamToClient(deps, exchange, call, lease, response);
       return { kind: 'committed' };
     }
@@ -134,6 +157,7 @@ async function attemptAccount(deps: ForwardDeps, exchange: Exchange, call: Forwa
       retryAfterS: retryHint(outcome, decision),
       googleBody: isNative(call) ? redactedGoogleError(outcome.text, names) : undefined,
     };
+    if (response.statusCode === 429) trace?.rateLimited(lease.email, outcome.googleError, failure.retryAfterS);
     if (decision.action === 'retry_same' && !already401) {
       already401 = true;
       const refreshed = await refreshAfter401(deps, lease, op.model);
@@ -383,6 +407,7 @@ export function noAccountAvailable(model: string, a: Availability, nowMs: number
     `${a.disabled} disabled`,
     `${a.proxy_disabled} proxy_disabled`,
     `${a.cooling} cooling${coolingUntil ? ` until ${coolingUntil}` : ''}`,
+    ...(a.limited ? [`${a.limited} at their routing.limits for ${model}`] : []),
   ];
   const message =
     a.total === 0

@@ -3,6 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../core/config';
 import type { Logger } from '../core/log';
 import type { TokenPool } from '../core/pool';
+import type { UsageLedger } from '../core/usage/ledger';
+import type { ProxyMetrics } from './metrics';
 import type { Access } from './guard';
 import type { ForwardCall } from './forward';
 import type { RequestUrl } from './urlSplit';
@@ -19,6 +21,12 @@ export interface RouteContext {
   pool: TokenPool;
   log: Logger;
   version: string;
+  /** What the pool served (section 11). */
+  usage: UsageLedger;
+  /** Aborted when the server starts closing: a long-lived answer ends then. */
+  stopping: AbortSignal;
+  /** The Prometheus registry of `GET /metrics`. */
+  metrics: ProxyMetrics;
   /** Sends the request upstream through the attempt loop and streams the answer back. */
   forward(call: ForwardCall): Promise<void>;
 }

@@ -13,11 +13,14 @@ import { CancelledError, PortInUseError } from '../core/errors';
 import { createDispatcher } from '../core/http';
 import type { Logger } from '../core/log';
 import type { TokenPool } from '../core/pool';
+import { UsageLedger } from '../core/usage/ledger';
 import { parseJsonObject, readBody } from './body';
 import { ClientSignal } from './clientSignal';
 import { errorBody, HttpError, protocolFor, type Protocol } from './errors';
 import { forward, type ForwardDeps } from './forward';
 import { isAllowedHost, isAllowedOrigin, keyMatcher, keyRequired, presentedKey } from './guard';
+import { ProxyMetrics } from './metrics';
+import { clientInfoFor } from './requestTrace';
 import { matchRoute, type Route, type RouteContext } from './route';
 import { adminRoutes } from './routes/admin';
 import { anthropicRoutes } from './routes/anthropic';
@@ -25,6 +28,7 @@ import { geminiRoutes } from './routes/gemini';
 import { openaiRoutes } from './routes/openai';
 import { responsesRoutes } from './routes/responses';
 import { responsesTransportRoutes } from './routes/responses-transport';
+import { usageRoutes } from './routes/usage';
 import { createUpstream } from './upstream/create';
 import { parseRequestUrl, type RequestUrl } from './urlSplit';
 
@@ -37,10 +41,12 @@ export interface ProxyServerOptions {
   dispatcher?: Dispatcher;
   /** How long close() lets in-flight requests finish before cutting them. */
   drainTimeoutMs?: number;
+  /** Where requests are recorded (section 11); when absent the server keeps its own, in memory. */
+  usage?: UsageLedger;
 }
 
 // Gemini first: its `GET /v1/models` (asked Gemini's way) comes before OpenAI's on the same path.
-const ROUTES: readonly Route[] = [...geminiRoutes, ...openaiRoutes, ...responsesRoutes, ...responsesTransportRoutes, ...anthropicRoutes, ...adminRoutes];
+const ROUTES: readonly Route[] = [...geminiRoutes, ...openaiRoutes, ...responsesRoutes, ...responsesTransportRoutes, ...anthropicRoutes, ...adminRoutes, ...usageRoutes];
 
 const CORS_ALLOW_HEADERS = 'authorization, content-type, x-api-key, x-goog-api-key, anthropic-version, anthropic-beta, x-tokenpool-session';
 
@@ -52,6 +58,9 @@ export class ProxyServer implements Disposable {
   private readonly inFlight = new Set<ServerResponse>();
   private bound: { host: string; port: number } | undefined;
   private closing: Promise<void> | undefined;
+  /** Aborted when close() starts: long-lived answers (a followed request list) end. */
+  private readonly stopping = new AbortController();
+  private readonly metrics: ProxyMetrics;
 
   constructor(private readonly options: ProxyServerOptions) {
     this.ownsDispatcher = !options.dispatcher;
@@ -61,9 +70,18 @@ export class ProxyServer implements Disposable {
       log: options.log,
       dispatcher: options.dispatcher ?? createDispatcher(options.config.network),
       upstream: createUpstream(options.config.upstream),
+      usage: options.usage ?? new UsageLedger({ limits: options.config.routing.limits }),
     };
+    if (options.usage) options.usage.setLimits(options.config.routing.limits);
+    options.pool.useLimiter(this.deps.usage!.headroom);
+    this.metrics = new ProxyMetrics(this.deps.usage!, options.pool);
     this.keyMatches = keyMatcher(options.config.proxy.api_key);
     this.server = createServer({ noDelay: true }, (req, res) => void this.serve(req, res));
+  }
+
+  /** What this server records (the ledger it was given, or its own). */
+  get usage(): UsageLedger {
+    return this.deps.usage!;
   }
 
   get address(): { host: string; port: number } | undefined {
@@ -110,6 +128,7 @@ export class ProxyServer implements Disposable {
   }
 
   private async drainAndClose(): Promise<void> {
+    this.stopping.abort();
     const closed = this.server.listening ? once(this.server, 'close') : Promise.resolve();
     if (this.server.listening) this.server.close();
     this.server.closeIdleConnections();
@@ -120,6 +139,7 @@ export class ProxyServer implements Disposable {
     }
     this.server.closeAllConnections();
     await closed;
+    this.metrics.dispose();
     if (this.ownsDispatcher) await this.deps.dispatcher.close();
     this.bound = undefined;
   }
@@ -199,7 +219,10 @@ export class ProxyServer implements Disposable {
     return {
       req, res, url, params, body, config, pool, log,
       version: this.options.version,
-      forward: (call) => forward(this.deps, { headers: req.headers, body, raw, res, signal }, call),
+      usage: this.deps.usage!,
+      stopping: this.stopping.signal,
+      metrics: this.metrics,
+      forward: (call) => forward(this.deps, { headers: req.headers, body, raw, res, signal, client: clientInfoFor(url.pathname, body, params) }, call),
     };
   }
 

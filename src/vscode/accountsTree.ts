@@ -6,7 +6,8 @@
  */
 import * as vscode from 'vscode';
 import type { AccountSummary } from '../core/account';
-import { describeAccount, stateIcons, tooltipRows } from './describeAccount';
+import type { UsageLedger } from '../core/usage/ledger';
+import { describeAccount, stateIcons, tooltipRows, type AccountUsage } from './describeAccount';
 import { accountContextValue, ContextKeys, Views } from './ids';
 import { debounce, DisposableBase, every } from './lifecycle';
 import type { PoolRuntime } from './runtime';
@@ -18,11 +19,19 @@ export class AccountsTree extends DisposableBase implements vscode.TreeDataProvi
   readonly onDidChangeTreeData = this.changed.event;
   readonly view: vscode.TreeView<AccountSummary>;
 
-  constructor(private readonly runtime: PoolRuntime) {
+  /**
+   * `usage`: the serving window's bookkeeping (undefined when this window does not serve: the rows
+   * then show no figures); `onDidRecord` fires when it has recorded requests.
+   */
+  constructor(
+    private readonly runtime: PoolRuntime,
+    private readonly usage: { readonly usage: UsageLedger | undefined; onDidRecord: vscode.Event<void> },
+  ) {
     super();
     this.view = this._register(vscode.window.createTreeView(Views.accounts, { treeDataProvider: this, canSelectMany: true }));
     const refresh = this._register(debounce(() => this.refresh(), 100));
     this._register(runtime.onDidChange(refresh));
+    this._register(usage.onDidRecord(() => this.view.visible && this.changed.fire()));
     // "used 2 min ago" and cooldown ends move with the clock, not with pool events.
     this._register(every(30_000, () => this.view.visible && this.changed.fire()));
     this.refresh();
@@ -45,12 +54,18 @@ export class AccountsTree extends DisposableBase implements vscode.TreeDataProvi
   getTreeItem(summary: AccountSummary): vscode.TreeItem {
     const item = new vscode.TreeItem(summary.email, vscode.TreeItemCollapsibleState.None);
     item.id = summary.id;
-    item.description = describeAccount(summary, nowSeconds());
+    item.description = describeAccount(summary, nowSeconds(), this.usageOf(summary.email));
     const { icon, color } = stateIcons[summary.state];
     item.iconPath = new vscode.ThemeIcon(icon, new vscode.ThemeColor(color));
     item.contextValue = accountContextValue(summary.state);
     item.accessibilityInformation = { label: `${summary.email}, ${item.description}` };
     return item;
+  }
+
+  private usageOf(email: string): AccountUsage | undefined {
+    const ledger = this.usage.usage;
+    if (!ledger) return undefined;
+    return { today: ledger.todayOf(email), headroom: ledger.headroomOf(email), lastError: ledger.lastErrorOf(email) };
   }
 
   /** The tooltip, built on hover: it reads the account file for the token's expiry. */
@@ -60,7 +75,7 @@ export class AccountsTree extends DisposableBase implements vscode.TreeDataProvi
     const account = await services.store.read(summary.id).catch(() => undefined);
     const markdown = new vscode.MarkdownString();
     markdown.appendMarkdown('**').appendText(summary.email).appendMarkdown('**\n\n');
-    for (const [label, value] of tooltipRows(summary, nowSeconds(), services.pool.counts(), account?.token.expiry_timestamp)) {
+    for (const [label, value] of tooltipRows(summary, nowSeconds(), services.pool.counts(), account?.token.expiry_timestamp, this.usageOf(summary.email))) {
       markdown.appendMarkdown(`${label}: `).appendText(value).appendMarkdown('  \n');
     }
     item.tooltip = markdown;

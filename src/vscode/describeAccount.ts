@@ -5,6 +5,28 @@
 import type { AccountState, AccountSummary } from '../core/account';
 import type { EnrollResult } from '../core/enroll';
 import type { PoolCounts } from '../core/pool';
+import type { HeadroomView } from '../core/usage/headroom';
+
+/** What the serving window's bookkeeping says about an account (DESIGN section 11). */
+export interface AccountUsage {
+  /** This quota day (midnight to midnight in Los Angeles), over every model. */
+  today: { requests: number; tokens: number };
+  headroom: HeadroomView[];
+  lastError?: { time: string; model: string; status: number; reason: string };
+}
+
+/** `950`, `12.3k`, `4.5M`. */
+export function compactCount(n: number): string {
+  if (n < 1000) return String(n);
+  if (n < 1_000_000) return `${(n / 1000).toFixed(n < 10_000 ? 1 : 0)}k`;
+  return `${(n / 1_000_000).toFixed(n < 10_000_000 ? 1 : 0)}M`;
+}
+
+/** `12 req, 34.5k tokens today`, or nothing before the first request. */
+export function describeToday(today: AccountUsage['today']): string | undefined {
+  if (today.requests === 0) return undefined;
+  return `${today.requests} req, ${compactCount(today.tokens)} tokens today`;
+}
 
 const pad = (n: number): string => String(n).padStart(2, '0');
 
@@ -42,7 +64,13 @@ const projectName = (s: AccountSummary): string => s.project_id ?? '(the default
  * The row's description: `healthy · used 2 min ago`, `cooling until 14:05 (429)`,
  * `proxy disabled · manual`, `disabled · invalid_grant · 3 h ago`.
  */
-export function describeAccount(s: AccountSummary, now: number): string {
+export function describeAccount(s: AccountSummary, now: number, usage?: AccountUsage): string {
+  const state = describeState(s, now);
+  const today = usage && describeToday(usage.today);
+  return today ? `${state} · ${today}` : state;
+}
+
+function describeState(s: AccountSummary, now: number): string {
   switch (s.state) {
     case 'healthy': {
       const parts = ['healthy', s.last_used != null ? `used ${ago(s.last_used, now)}` : 'never used'];
@@ -88,7 +116,7 @@ export const stateIcons: Record<AccountState, { icon: string; color: string }> =
 };
 
 /** Label/value pairs for the tooltip; `tokenExpiry` comes from the account file when known. */
-export function tooltipRows(s: AccountSummary, now: number, counts: PoolCounts, tokenExpiry?: number): [string, string][] {
+export function tooltipRows(s: AccountSummary, now: number, counts: PoolCounts, tokenExpiry?: number, usage?: AccountUsage): [string, string][] {
   const rows: [string, string][] = [['State', readable(s.state)]];
   if (s.state === 'disabled') {
     rows.push(['Reason', s.disabled_reason ?? 'unknown']);
@@ -111,10 +139,42 @@ export function tooltipRows(s: AccountSummary, now: number, counts: PoolCounts, 
     rows.push(['Access token', tokenExpiry > now ? `valid until ${clock(tokenExpiry, now)}` : `expired ${ago(tokenExpiry, now)} (refreshed on next use)`]);
   }
   rows.push(['Last used', s.last_used != null ? ago(s.last_used, now) : 'never']);
+  if (usage) rows.push(...usageRows(usage, now));
   rows.push([
     'Pool',
     `${counts.healthy} healthy, ${counts.cooling} cooling, ${counts.proxy_disabled} proxy disabled, ${counts.disabled} disabled (of ${counts.total})`,
   ]);
+  return rows;
+}
+
+/** `3 req / 1.2k tokens`, with the limits beside what they limit. */
+function againstLimits(requests: number, tokens: number, limits: string[]): string {
+  return `${requests} req / ${compactCount(tokens)} tokens${limits.length ? ` (limit ${limits.join(', ')})` : ''}`;
+}
+
+/** Today's figures, the last error, and per model the headroom: this minute and today against the limits, the last 429. */
+export function usageRows(usage: AccountUsage, now: number): [string, string][] {
+  const rows: [string, string][] = [['Today', `${usage.today.requests} requests, ${compactCount(usage.today.tokens)} tokens (quota day, Los Angeles)`]];
+  if (usage.lastError) {
+    const e = usage.lastError;
+    rows.push(['Last error', `${clock(Date.parse(e.time) / 1000, now)} ${e.model}: ${e.status ? `${e.status} ` : ''}${e.reason}`]);
+  }
+  for (const h of usage.headroom) {
+    const l = h.limits ?? {};
+    const minute = againstLimits(h.minute.requests, h.minute.tokens, [
+      ...(l.rpm !== undefined ? [`${l.rpm} rpm`] : []),
+      ...(l.tpm !== undefined ? [`${compactCount(l.tpm)} tpm`] : []),
+    ]);
+    const day = againstLimits(h.today.requests, h.today.tokens, l.rpd !== undefined ? [`${l.rpd} rpd`] : []);
+    rows.push([`Headroom (${h.model})`, `this minute ${minute}; today ${day}`]);
+    const last = h.last_429;
+    if (last) {
+      const parts = [`at ${clock(Date.parse(last.time) / 1000, now)}`];
+      if (last.retry_delay_s !== null) parts.push(`retry after ${last.retry_delay_s} s`);
+      if (last.quota_id) parts.push(`quota ${last.quota_id}${last.window ? ` (per ${last.window})` : ''}`);
+      rows.push([`Last 429 (${h.model})`, parts.join(', ')]);
+    }
+  }
   return rows;
 }
 

@@ -8,6 +8,7 @@ import { version } from '../core/version';
 import { registerAccountCommands } from './accountCommands';
 import { AccountsTree } from './accountsTree';
 import { GoogleAuthProvider } from './authProvider';
+import { DashboardCommand } from './dashboard/dashboardPanel';
 import { DisabledAccountNotifier } from './disabledNotifier';
 import { LOG_CHANNEL_NAME } from './ids';
 import { ProxyController } from './proxyController';
@@ -35,9 +36,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     auth,
     runtime.onDidFail((err) => void showConfigError(err)),
     onDidChangeSettings(() => void runtime.refresh()),
-    new AccountsTree(runtime),
+    new AccountsTree(runtime, proxy),
     new ProxyStatusBar(runtime, proxy),
     new DisabledAccountNotifier(runtime),
+    new DashboardCommand(runtime, proxy, context.extensionUri, log),
     ...registerAccountCommands(runtime, auth, log),
     ...registerProxyCommands(runtime, proxy, log),
   );

@@ -3,21 +3,11 @@
  * `GET /healthz` with `"service":"tokenpool"`; anything else is another program. No `vscode` import.
  */
 import { Agent, request } from 'undici';
+import { baseUrl } from '../core/localUrl';
 
 export type PortHolder = 'tokenpool' | 'other';
 
-/** The address a client on this machine uses for a bind host: wildcards become loopback. */
-export function connectHost(bindHost: string): string {
-  if (bindHost === '0.0.0.0' || bindHost === '') return '127.0.0.1';
-  if (bindHost === '::' || bindHost === '[::]') return '::1';
-  return bindHost.replace(/^\[|\]$/g, '');
-}
-
-/** `http://127.0.0.1:8046`, with brackets for IPv6. */
-export function baseUrl(bindHost: string, port: number): string {
-  const host = connectHost(bindHost);
-  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-}
+export { baseUrl, connectHost } from '../core/localUrl';
 
 /**
  * Asks `GET /healthz` with the shared API key (a sibling reads the same config.json, and
@@ -32,7 +22,8 @@ export async function probePortHolder(bindHost: string, port: number, apiKey: st
       signal: AbortSignal.timeout(timeoutMs),
     });
     const text = await response.body.text();
-    if (response.statusCode !== 200) return 'other';
+    // a tokenpool none of whose accounts can serve answers 503 with the same body
+    if (response.statusCode !== 200 && response.statusCode !== 503) return 'other';
     const body = JSON.parse(text) as { service?: unknown };
     return body.service === 'tokenpool' ? 'tokenpool' : 'other';
   } catch {

@@ -19,6 +19,7 @@ export const Commands = {
   stopProxy: 'tokenpool.stopProxy',
   showLog: 'tokenpool.showLog',
   statusMenu: 'tokenpool.statusMenu',
+  dashboard: 'tokenpool.dashboard',
 } as const;
 
 export const Views = {
@@ -27,6 +28,8 @@ export const Views = {
 } as const;
 
 export const STATUS_BAR_ID = 'tokenpool.status';
+/** The dashboard's webview panel type. */
+export const DASHBOARD_PANEL_TYPE = 'tokenpool.dashboard';
 export const LOG_CHANNEL_NAME = 'Token Pool';
 
 export const AUTH_PROVIDER_ID = 'tokenpool-google';
@@ -64,6 +67,7 @@ export const Settings = {
   routingStrategy: 'routing.strategy',
   routingMaxAttempts: 'routing.maxAttempts',
   routingModelAliases: 'routing.modelAliases',
+  routingLimits: 'routing.limits',
 } as const;
 
 export type SettingKey = (typeof Settings)[keyof typeof Settings];

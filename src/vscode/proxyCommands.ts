@@ -1,6 +1,6 @@
 /**
  * Start, stop, show log, and the status bar's quick pick (start/stop, copy base URL, copy API key,
- * show log).
+ * open the dashboard, show log).
  */
 import * as vscode from 'vscode';
 import type { Logger } from '../core/log';
@@ -56,6 +56,7 @@ export function registerProxyCommands(runtime: PoolRuntime, proxy: ProxyControll
           : { label: '$(play) Start Proxy', run: start },
         { label: '$(copy) Copy Base URL', description: runtime.current ? currentBaseUrl() : undefined, detail: 'OpenAI clients add /v1; Anthropic and Gemini clients use it as is', run: copyBaseUrl },
         { label: '$(key) Copy API Key', run: copyApiKey },
+        { label: '$(graph) Open Dashboard', run: () => vscode.commands.executeCommand(Commands.dashboard) },
         { label: '$(output) Show Log', run: () => log.show() },
       ];
       const picked = await vscode.window.showQuickPick(items, { title: 'Token Pool', placeHolder: 'Proxy actions' });

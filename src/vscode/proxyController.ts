@@ -8,6 +8,8 @@
 import { Emitter } from '../core/disposable';
 import { PortInUseError } from '../core/errors';
 import type { Logger } from '../core/log';
+import { UsageLedger } from '../core/usage/ledger';
+import { UsageFiles, historyOptions } from '../core/usage/usageFiles';
 import { ProxyServer } from '../proxy/server';
 import { probePortHolder, type PortHolder } from './healthProbe';
 import { DisposableBase, toDisposable } from './lifecycle';
@@ -34,6 +36,13 @@ export interface ProxyControllerOptions {
 
 export class ProxyController extends DisposableBase {
   private server: ProxyServer | undefined;
+  /** The serving window keeps the usage files (DESIGN section 11). */
+  private files: UsageFiles | undefined;
+  private ledger: UsageLedger | undefined;
+  private readonly recorded = this._register(new Emitter<void>());
+  /** A request was recorded (at most once a second): views of today's usage read again. */
+  readonly onDidRecord = this.recorded.event;
+  private recordTimer: NodeJS.Timeout | undefined;
   private wanted = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private queue: Promise<void> = Promise.resolve();
@@ -45,10 +54,16 @@ export class ProxyController extends DisposableBase {
     super();
     this._register(options.runtime.onRebuild((next) => this.enqueue(() => this.restart(next))));
     this._register(toDisposable(() => this.clearRetry()));
+    this._register(toDisposable(() => clearTimeout(this.recordTimer)));
   }
 
   get state(): ProxyState {
     return this.current;
+  }
+
+  /** What this window's server has recorded; undefined when it does not serve. */
+  get usage(): UsageLedger | undefined {
+    return this.ledger;
   }
 
   /** Binds the port (or starts watching for it to come free). Resolves with the resulting state. */
@@ -103,10 +118,17 @@ export class ProxyController extends DisposableBase {
     }
     const { host, port, api_key } = services.config.proxy;
     if (this.current.kind !== 'sibling' && this.current.kind !== 'foreign') this.setState({ kind: 'starting', host, port });
-    const server = new ProxyServer({ config: services.config, pool: services.pool, log: this.options.log, version: this.options.version });
+    const usage = new UsageLedger({ limits: services.config.routing.limits });
+    const files = new UsageFiles(services.dataDir, usage, this.options.log, historyOptions(services.config.logging));
+    const server = new ProxyServer({ config: services.config, pool: services.pool, log: this.options.log, version: this.options.version, usage });
     try {
       const address = await server.listen();
+      await files.load({ repair: true });
+      files.start();
       this.server = server;
+      this.files = files;
+      this.ledger = usage;
+      usage.onRecord(() => this.recordedSoon());
       this.setState({ kind: 'serving', host: address.host, port: address.port });
     } catch (err) {
       server.dispose();
@@ -123,8 +145,21 @@ export class ProxyController extends DisposableBase {
 
   private async closeServer(): Promise<void> {
     const server = this.server;
+    const files = this.files;
     this.server = undefined;
+    this.files = undefined;
+    this.ledger = undefined;
     if (server) await server.close();
+    if (files) await files.close();
+  }
+
+  private recordedSoon(): void {
+    if (this.recordTimer) return;
+    this.recordTimer = setTimeout(() => {
+      this.recordTimer = undefined;
+      this.recorded.fire();
+    }, 1000);
+    this.recordTimer.unref();
   }
 
   private clearRetry(): void {

@@ -40,6 +40,7 @@ export const settingTargets: Partial<Record<SettingKey, Target>> = {
   'routing.strategy': { section: 'routing', key: 'strategy' },
   'routing.maxAttempts': { section: 'routing', key: 'max_attempts' },
   'routing.modelAliases': { section: 'routing', key: 'model_aliases' },
+  'routing.limits': { section: 'routing', key: 'limits' },
 };
 
 /** An empty string or an empty object (a cleared setting) counts as "not set". */
@@ -68,8 +69,11 @@ export function settingsToConfig(
     if (!isSet(value)) continue;
     // Type check one setting at a time (over the defaults, so only its own type is judged) to name it.
     parseConfig({ [target.section]: { [target.key]: value } }, `setting ${fullSettingKey(setting)}`, defaultConfig());
-    // Aliases from the setting are added to config.json's (the setting wins on the same name).
-    const merged = target.key === 'model_aliases' ? { ...base.routing.model_aliases, ...(value as Record<string, string>) } : value;
+    // Aliases and limits from the setting are added to config.json's (the setting wins on the same name).
+    const merged =
+      target.key === 'model_aliases' ? { ...base.routing.model_aliases, ...(value as Record<string, string>) }
+      : target.key === 'limits' ? { ...base.routing.limits, ...(value as Config['routing']['limits']) }
+      : value;
     overlay[target.section] = { ...overlay[target.section], [target.key]: merged };
   }
 

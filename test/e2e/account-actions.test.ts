@@ -135,7 +135,7 @@ describe('Token Pool account and proxy actions in code-server', { timeout: 300_0
     await knownState([ADA, BOB, CY]);
     await vs.statusBarItem(STATUS_BAR_ID).click();
     const items = await vs.quickPickItems();
-    assert.deepEqual(items.map((i) => i.label), ['Stop Proxy', 'Copy Base URL', 'Copy API Key', 'Show Log']);
+    assert.deepEqual(items.map((i) => i.label), ['Stop Proxy', 'Copy Base URL', 'Copy API Key', 'Open Dashboard', 'Show Log']);
     assert.equal(items[1].description, fx.proxyUrl, 'Copy Base URL names the URL it copies');
     await shot('1-status-menu');
 
@@ -157,7 +157,7 @@ describe('Token Pool account and proxy actions in code-server', { timeout: 300_0
 
     await vs.statusBarItem(STATUS_BAR_ID).click();
     const stoppedItems = await vs.quickPickItems();
-    assert.deepEqual(stoppedItems.map((i) => i.label), ['Start Proxy', 'Copy Base URL', 'Copy API Key', 'Show Log']);
+    assert.deepEqual(stoppedItems.map((i) => i.label), ['Start Proxy', 'Copy Base URL', 'Copy API Key', 'Open Dashboard', 'Show Log']);
     await vs.pickQuickItem('Start Proxy');
     await waitForStatus(new RegExp(`^3/3 :${fx.proxyPort}$`), 'after Start Proxy');
     assert.equal(await healthStatus(), 200);

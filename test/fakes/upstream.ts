@@ -54,6 +54,8 @@ export interface UpstreamRequest {
   status?: number;
   /** The body of an error answer, as sent. */
   errorBody?: string;
+  /** The usage object of the answer (Gemini `usageMetadata`, Anthropic or OpenAI `usage`), once one was sent. */
+  reported?: Record<string, unknown>;
   /** `finished` once the whole answer went out, `aborted` when the connection closed first. */
   outcome: 'pending' | 'finished' | 'aborted';
   settled: Promise<'finished' | 'aborted'>;
@@ -344,6 +346,10 @@ export class FakeUpstream {
     }
     const reply = this.reply(record, `fake-${++this.idCounter}`);
     record.status = 200;
+    const whole = reply.whole as { usageMetadata?: Record<string, unknown>; usage?: Record<string, unknown> } | undefined;
+    // the OpenAI-compatible stream carries no usage here
+    const openaiStream = isStream(record) && (record.route === 'vertex-openai' || record.route === 'gemini-api-openai');
+    record.reported = openaiStream ? undefined : (whole?.usageMetadata ?? whole?.usage);
     if (!isStream(record)) {
       const json = JSON.stringify(reply.whole);
       res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });

@@ -19,6 +19,8 @@ import { MemoryLogger } from '../../src/core/log';
 import { GoogleOAuth } from '../../src/core/oauth';
 import { TokenPool } from '../../src/core/pool';
 import { AccountStore } from '../../src/core/store';
+import { UsageLedger } from '../../src/core/usage/ledger';
+import { UsageFiles } from '../../src/core/usage/usageFiles';
 import { ProxyServer } from '../../src/proxy/server';
 import { FakeGoogle } from '../fakes/google';
 import { FakeUpstream } from '../fakes/upstream';
@@ -38,6 +40,8 @@ export interface HarnessOptions {
   pace?: { chunks: number; intervalMs: number };
   /** Let close() wait this long for in-flight requests (default 2000 ms). */
   drainTimeoutMs?: number;
+  /** Usage files under the data directory, as `tokenpool serve` keeps them (flushed every `flushMs`, and at close). */
+  usageFiles?: { flushMs?: number; historyDays?: number; maxDayBytes?: number };
 }
 
 export interface HarnessAccount {
@@ -73,6 +77,10 @@ export interface ProxyHarness {
   oauth: GoogleOAuth;
   pool: TokenPool;
   server: ProxyServer;
+  /** What the server records. */
+  usage: UsageLedger;
+  /** Its files, with the `usageFiles` option. */
+  files?: UsageFiles;
   /** http://127.0.0.1:PORT */
   url: string;
   apiKey: string;
@@ -139,13 +147,23 @@ export async function startProxyHarness(options: HarnessOptions = {}): Promise<P
       pool.dispose();
       await pool.flush();
     });
-    const server = new ProxyServer({ config, pool, log, version: 'test', dispatcher, drainTimeoutMs: options.drainTimeoutMs ?? 2000 });
+    const usage = new UsageLedger({ limits: config.routing.limits });
+    let files: UsageFiles | undefined;
+    if (options.usageFiles) {
+      const { historyDays = 7, maxDayBytes = 50 * 1024 * 1024, flushMs } = options.usageFiles;
+      files = new UsageFiles(dataDir, usage, log, { historyDays, maxDayBytes });
+      await files.load({ repair: true });
+      files.start(flushMs);
+      const opened = files;
+      cleanups.push(() => opened.close());
+    }
+    const server = new ProxyServer({ config, pool, log, version: 'test', dispatcher, drainTimeoutMs: options.drainTimeoutMs ?? 2000, usage });
     const { port } = await server.listen();
     cleanups.push(() => server.close());
     const url = `http://127.0.0.1:${port}`;
 
     return {
-      google, upstream, dataDir, config, log, store, oauth, pool, server, url, accounts,
+      google, upstream, dataDir, config, log, store, oauth, pool, server, usage, files, url, accounts,
       apiKey: config.proxy.api_key,
       request: (path, init) => send(url, config.proxy.api_key, dispatcher, path, init),
       secrets: () => secrets(store, upstream, accounts),

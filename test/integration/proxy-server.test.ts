@@ -234,7 +234,7 @@ describe('proxy server: auth modes', () => {
         const health = await h.request('/healthz', { key: null });
         assert.equal(health.status, c.healthNoKey);
         if (health.status === 200) {
-          assert.deepEqual(health.json, { service: 'tokenpool', version: 'test', accounts: { total: 1, healthy: 1, cooling: 0, proxy_disabled: 0, disabled: 0 } });
+          assert.deepEqual(health.json, { service: 'tokenpool', version: 'test', status: 'ok', accounts: { total: 1, healthy: 1, cooling: 0, proxy_disabled: 0, disabled: 0 } });
         } else {
           assertErrorShape('google', 401, health.json);
         }

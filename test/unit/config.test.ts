@@ -49,7 +49,7 @@ describe('defaults', () => {
     assert.equal(config.oauth.token_url, 'https://oauth2.googleapis.com/token');
     assert.deepEqual(config.oauth.scopes, ['openid', 'email', 'https://www.googleapis.com/auth/cloud-platform']);
     assert.deepEqual(config.upstream, { kind: 'vertex', base_url: null, project_id: '', location: 'us-central1', models: ['gemini-2.5-pro', 'gemini-2.5-flash'] });
-    assert.deepEqual(config.routing, { strategy: 'round-robin', max_attempts: 3, max_wait_s: 5, refresh_skew_s: 300, model_aliases: {} });
+    assert.deepEqual(config.routing, { strategy: 'round-robin', max_attempts: 3, max_wait_s: 5, refresh_skew_s: 300, model_aliases: {}, limits: {} });
     assert.deepEqual(config.network, { https_proxy: null, no_proxy: null });
   });
 

@@ -3,7 +3,7 @@ process.env.TZ = 'UTC'; // clocks are local time; pin it so the table reads the 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { AccountState, AccountSummary } from '../../src/core/account';
-import { ago, clock, describeAccount, describeEnroll, newlyDisabled, shortReason, tooltipRows } from '../../src/vscode/describeAccount';
+import { ago, clock, compactCount, describeAccount, describeEnroll, newlyDisabled, shortReason, tooltipRows, type AccountUsage } from '../../src/vscode/describeAccount';
 
 const NOW = Date.UTC(2025, 10, 22, 13, 50, 0) / 1000; // 2025-11-22 13:50:00 UTC
 
@@ -100,6 +100,41 @@ void describe('tooltipRows', () => {
       'not found in project ada-proj; tried again after 14:00: 404 Not Found: Publisher Model gemini-9-pro was not found',
     ]);
     assert.equal(rows.find(([k]) => k.startsWith('Cooling')), undefined);
+  });
+});
+
+void describe('usage in the row and the tooltip (DESIGN section 11)', () => {
+  const iso = (unix: number): string => new Date(unix * 1000).toISOString();
+  const usage: AccountUsage = {
+    today: { requests: 42, tokens: 123_456 },
+    headroom: [
+      {
+        model: 'gemini-2.5-pro',
+        minute: { requests: 3, tokens: 1200 },
+        today: { requests: 40, tokens: 120_000 },
+        limits: { rpm: 5, tpm: 250_000, rpd: 100 },
+        last_429: { time: iso(NOW - 300), retry_delay_s: 30, quota_id: 'GenerateRequestsPerMinutePerProjectPerModel', window: 'minute' },
+      },
+      { model: 'gemini-2.5-flash', minute: { requests: 0, tokens: 0 }, today: { requests: 2, tokens: 3456 }, limits: null, last_429: null },
+    ],
+    lastError: { time: iso(NOW - 120), model: 'gemini-2.5-pro', status: 503, reason: 'The service is currently unavailable.' },
+  };
+  void test('the description adds today’s requests and tokens', () => {
+    assert.equal(describeAccount(summary({ last_used: NOW - 125 }), NOW, usage), 'healthy · used 2 min ago · 42 req, 123k tokens today');
+    assert.equal(describeAccount(summary({ last_used: NOW - 125 }), NOW, { ...usage, today: { requests: 0, tokens: 0 } }), 'healthy · used 2 min ago');
+    assert.equal(describeAccount(summary({ last_used: NOW - 125 }), NOW), 'healthy · used 2 min ago', 'a window that does not serve has no figures');
+  });
+  void test('the tooltip: today, the last error, the headroom against the limits and the last 429', () => {
+    const rows = new Map(tooltipRows(summary(), NOW, { total: 1, healthy: 1, cooling: 0, proxy_disabled: 0, disabled: 0 }, undefined, usage));
+    assert.equal(rows.get('Today'), '42 requests, 123k tokens (quota day, Los Angeles)');
+    assert.equal(rows.get('Last error'), '13:48 gemini-2.5-pro: 503 The service is currently unavailable.');
+    assert.equal(rows.get('Headroom (gemini-2.5-pro)'), 'this minute 3 req / 1.2k tokens (limit 5 rpm, 250k tpm); today 40 req / 120k tokens (limit 100 rpd)');
+    assert.equal(rows.get('Last 429 (gemini-2.5-pro)'), 'at 13:45, retry after 30 s, quota GenerateRequestsPerMinutePerProjectPerModel (per minute)');
+    assert.equal(rows.get('Headroom (gemini-2.5-flash)'), 'this minute 0 req / 0 tokens; today 2 req / 3.5k tokens');
+    assert.ok(!rows.has('Last 429 (gemini-2.5-flash)'));
+  });
+  void test('compact counts', () => {
+    assert.deepEqual([950, 1234, 12_345, 1_234_567, 45_000_000].map(compactCount), ['950', '1.2k', '12k', '1.2M', '45M']);
   });
 });
 

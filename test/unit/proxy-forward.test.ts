@@ -6,7 +6,7 @@ import { cooldownWaitMs, noAccountAvailable } from '../../src/proxy/forward';
 const NOW = Date.UTC(2025, 0, 1, 12, 0, 0);
 const nowS = NOW / 1000;
 const availability = (over: Partial<Availability>): Availability => ({
-  total: 3, healthy: 0, cooling: 0, proxy_disabled: 0, disabled: 0, eligibleForModel: 0, earliestCooldownEnd: null, ...over,
+  total: 3, healthy: 0, cooling: 0, proxy_disabled: 0, disabled: 0, eligibleForModel: 0, limited: 0, earliestCooldownEnd: null, ...over,
 });
 
 describe('cooldownWaitMs: wait for a cooldown only when it ends within max_wait_s', () => {

@@ -49,6 +49,12 @@ void describe('settingsToConfig', () => {
       check: (c) => settingsToConfig({ 'routing.modelAliases': {} }, c).routing.model_aliases,
       want: { 'gpt-5': 'gemini-2.5-pro' },
     },
+    {
+      name: 'limits are added to config.json\'s, the setting winning on the same model key',
+      values: { 'routing.limits': { '*': { rpm: 60 }, 'gemini-2.5-pro': { rpd: 100 } } },
+      check: (c) => settingsToConfig({ 'routing.limits': { 'gemini-2.5-pro': { rpm: 5 } } }, c).routing.limits,
+      want: { '*': { rpm: 60 }, 'gemini-2.5-pro': { rpm: 5 } },
+    },
     { name: 'maxAttempts 0 = every account', values: { 'routing.maxAttempts': 0 }, check: (c) => c.routing.max_attempts, want: 0 },
     { name: 'the API key always comes from the file', values: { 'proxy.port': 1 }, check: (c) => c.proxy.api_key, want: 'tp-0123456789abcdef0123456789abcdef' },
     { name: 'dataDir and autoStart are not Config keys', values: { dataDir: '/x', 'proxy.autoStart': false }, check: (c) => c, want: fileConfig() },
@@ -69,6 +75,7 @@ void describe('settingsToConfig', () => {
     { values: { 'routing.maxAttempts': -1 }, message: /setting tokenpool\.routing\.maxAttempts/ },
     { values: { 'upstream.kind': 'openai' }, message: /setting tokenpool\.upstream\.kind/ },
     { values: { 'routing.modelAliases': { 'claude-*': 42 } }, message: /setting tokenpool\.routing\.modelAliases: "routing\.model_aliases" must be an object of non-empty strings/ },
+    { values: { 'routing.limits': { '*': { rpm: 0 } } }, message: /setting tokenpool\.routing\.limits: "routing\.limits": "\*\.rpm" must be an integer ≥ 1, got 0/ },
     { values: { 'proxy.host': '0.0.0.0', 'proxy.authMode': 'off' }, message: /auth_mode" is "off" but "proxy\.host" 0\.0\.0\.0 is not a loopback/ },
   ];
   for (const b of bad) {

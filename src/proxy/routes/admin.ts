@@ -2,6 +2,7 @@
  * Health and admin (DESIGN section 6). `/healthz` follows auth_mode; the admin routes always need
  * the key. Everything comes from the pool: counts and summaries never carry a token.
  */
+import type { PoolCounts } from '../../core/pool';
 import { sendJson, type Route, type RouteContext } from '../route';
 
 export const adminRoutes: readonly Route[] = [
@@ -11,8 +12,19 @@ export const adminRoutes: readonly Route[] = [
   { method: 'POST', path: '/admin/cooldowns/reset', access: 'admin', handle: resetCooldowns },
 ];
 
+/**
+ * `status`: `ok` when every account is healthy, `degraded` when some are not, `unavailable` (and
+ * HTTP 503, for a load balancer or an uptime monitor) when none can serve any model.
+ */
 function health(ctx: RouteContext): void {
-  sendJson(ctx.res, 200, { service: 'tokenpool', version: ctx.version, accounts: ctx.pool.counts() });
+  const accounts = ctx.pool.counts();
+  const status = healthStatus(accounts);
+  sendJson(ctx.res, status === 'unavailable' ? 503 : 200, { service: 'tokenpool', version: ctx.version, status, accounts });
+}
+
+export function healthStatus(c: PoolCounts): 'ok' | 'degraded' | 'unavailable' {
+  if (c.healthy === 0) return 'unavailable';
+  return c.healthy === c.total ? 'ok' : 'degraded';
 }
 
 function accounts(ctx: RouteContext): void {
