@@ -157,7 +157,7 @@ async function attemptAccount(deps: ForwardDeps, exchange: Exchange, call: Forwa
       retryAfterS: retryHint(outcome, decision),
       googleBody: isNative(call) ? redactedGoogleError(outcome.text, names) : undefined,
     };
-    if (response.statusCode === 429) trace?.rateLimited(lease.email, outcome.googleError, failure.retryAfterS);
+    if (response.statusCode === 429) trace?.rateLimited(lease.email, outcome.googleError, parseRetryDelay(outcome.googleError ?? null, outcome.retryAfterHeader ?? null));
     if (decision.action === 'retry_same' && !already401) {
       already401 = true;
       const refreshed = await refreshAfter401(deps, lease, op.model);

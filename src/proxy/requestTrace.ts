@@ -133,7 +133,8 @@ export function clientInfoFor(pathname: string, body: Record<string, unknown>, p
   if (pathname === '/v1/chat/completions') return { protocol: 'openai-chat', model: named ?? '' };
   if (pathname === '/v1/responses') return { protocol: 'openai-responses', model: named ?? '' };
   if (pathname.startsWith('/v1/messages')) return { protocol: 'anthropic', model: named ?? '' };
-  let model = params[0] ?? named ?? '';
+  // the Gemini method route's parameters: version, model, method
+  let model = params[1] ?? named ?? '';
   try {
     model = decodeURIComponent(model);
   } catch {
