@@ -15,7 +15,7 @@ import type { Logger } from '../core/log';
 import type { TokenPool } from '../core/pool';
 import { parseJsonObject, readBody } from './body';
 import { errorBody, HttpError, protocolForPath, type Protocol } from './errors';
-import { forward, type ForwardDeps } from './forward';
+import { forward, httpSink, type ForwardDeps } from './forward';
 import { isAllowedHost, isAllowedOrigin, keyMatcher, keyRequired, presentedKey } from './guard';
 import { matchRoute, type Route, type RouteContext } from './route';
 import { adminRoutes } from './routes/admin';
@@ -195,7 +195,7 @@ export class ProxyServer implements Disposable {
     return {
       req, res, url, params, body, config, pool, log,
       version: this.options.version,
-      forward: (call) => forward(this.deps, { headers: req.headers, body, res, signal }, call),
+      forward: (call) => forward(this.deps, { headers: req.headers, body, sink: httpSink(res), signal }, call),
     };
   }
 

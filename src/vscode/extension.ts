@@ -8,6 +8,7 @@ import { version } from '../core/version';
 import { registerAccountCommands } from './accountCommands';
 import { AccountsTree } from './accountsTree';
 import { GoogleAuthProvider } from './authProvider';
+import { registerChatProvider } from './chat/chatProvider';
 import { DisabledAccountNotifier } from './disabledNotifier';
 import { LOG_CHANNEL_NAME } from './ids';
 import { ProxyController } from './proxyController';
@@ -38,6 +39,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     new AccountsTree(runtime),
     new ProxyStatusBar(runtime, proxy),
     new DisabledAccountNotifier(runtime),
+    registerChatProvider(runtime, log),
     ...registerAccountCommands(runtime, auth, log),
     ...registerProxyCommands(runtime, proxy, log),
   );
