@@ -6,17 +6,22 @@
  * Covers streamed text, a Gemini 3 tool round trip (the fake refuses a second turn whose function
  * call lost its thought signature), an image, toolMode required, cancellation mid-stream (the fake
  * sees its request closed), failover when an account is disabled mid-run (the tree shows it), the
- * sentence when every account is disabled, and token counting.
+ * sentence when every account is disabled, and token counting. Then the Chat view itself: its model
+ * picker offers the Token Pool models, and sending there asks for a GitHub Copilot sign-in first.
  */
 import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { launchVSCode, productVsix, type VSCodeSession } from './harness';
+import { launchVSCode, productVsix, repoRoot, type VSCodeSession } from './harness';
 import { startFromKnownState } from './known-state';
 import { MODEL, PoolFixture } from './pool-fixture';
 
 const ADA = 'ada@example.com';
 const BOB = 'bob@example.com';
 const GEMINI_3 = 'gemini-3-pro-preview';
+/** Set by `npm run screenshots`: refresh the README's picture of the Chat view too. */
+const refreshReadmePictures = process.env.TOKENPOOL_E2E_README_SCREENSHOTS === '1';
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
 
 /** What the probe hands back for one response part. */
@@ -266,5 +271,31 @@ describe('Token Pool models in VS Code\'s chat (vscode.lm)', { timeout: 600_000 
     assert.deepEqual(counts, [5, 5, 2]);
     const sent = fx.upstream.requests.slice(before);
     assert.equal(sent.filter((r) => r.path.endsWith(':countTokens')).length, 2, 'the second count of the same text came from the cache');
+  });
+
+  test('the Chat view\'s model picker offers the Token Pool models; answering there asks for a GitHub Copilot sign-in', async () => {
+    await knownState([ADA, BOB]);
+    await vs.probe((vscode) => vscode.commands.executeCommand('workbench.action.chat.open'));
+    const chatView = vs.page.locator('.part.auxiliarybar');
+    const picker = chatView.locator('.chat-input-picker-label').filter({ hasText: /^Gemini/ }).first();
+    await picker.waitFor({ timeout: 20_000 });
+    await picker.click();
+    const menu = vs.page.locator('.action-widget').filter({ hasText: 'Token Pool' }).first();
+    await menu.waitFor({ timeout: 10_000 });
+    assert.match((await menu.innerText()).replace(/\s+/g, ' '), /Gemini 2\.5 Flash Token Pool/);
+    await vs.page.waitForTimeout(500);
+    const file = await vs.screenshot('chat-view-model-picker');
+    if (refreshReadmePictures) await fs.copyFile(file, path.join(repoRoot, 'media', 'screenshots', 'chat-model-picker.png'));
+    await vs.page.keyboard.press('Escape');
+
+    // code-server's Chat view is GitHub Copilot Chat's: it asks for a sign-in before it sends anything.
+    const before = fx.upstream.requests.length;
+    await chatView.locator('.interactive-input-part .monaco-editor').first().click();
+    await vs.page.keyboard.type('Say hello');
+    await vs.page.keyboard.press('Enter');
+    await vs.page.getByText('Sign in to use GitHub Copilot').first().waitFor({ timeout: 20_000 });
+    await vs.screenshot('chat-view-sign-in');
+    assert.equal(fx.upstream.requests.length, before, 'nothing reached Google');
+    await vs.page.keyboard.press('Escape');
   });
 });
