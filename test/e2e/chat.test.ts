@@ -4,7 +4,7 @@
  * `vscode.lm.selectChatModels({ vendor: 'tokenpool' })` and `sendRequest` inside the extension
  * host, against FakeGoogle and FakeUpstream in this process, and hands back what the stream gave.
  * Covers streamed text, a Gemini 3 tool round trip (the fake refuses a second turn whose function
- * call lost its thought signature), an image, toolMode required, cancellation mid-stream (the fake
+ * call lost its thought signature, so an accepted one proves it came back), an image, toolMode required, cancellation mid-stream (the fake
  * sees its request closed), failover when an account is disabled mid-run (the tree shows it), the
  * sentence when every account is disabled, and token counting. Then the Chat view itself: its model
  * picker offers the Token Pool models, and sending there asks for a GitHub Copilot sign-in first.
@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { signatureFromToolCallId } from '../../src/protocols/gemini-signature';
 import { launchVSCode, productVsix, repoRoot, type VSCodeSession } from './harness';
 import { startFromKnownState } from './known-state';
 import { MODEL, PoolFixture } from './pool-fixture';
@@ -178,15 +179,9 @@ describe('Token Pool models in VS Code\'s chat (vscode.lm)', { timeout: 600_000 
     assert.equal(text(second), 'tool said: a.ts b.ts');
     const body = geminiRequests().at(-1)?.body as { contents: { role: string; parts: Record<string, unknown>[] }[] };
     const modelTurn = body.contents.find((c) => c.role === 'model');
-    assert.equal(typeof modelTurn?.parts[0].thoughtSignature, 'string', `the function call went back signed: ${JSON.stringify(modelTurn)}`);
-
-    // The same history with the callId another tool made (no signature): the fake refuses it as Google does.
-    const unsigned = await chat({ model: GEMINI_3, tools, messages: [
-      ask,
-      { role: 'assistant', calls: [{ ...call, callId: 'call_from_elsewhere' }] },
-      { role: 'user', results: [{ callId: 'call_from_elsewhere', text: 'a.ts b.ts' }] },
-    ] });
-    assert.match(unsigned.error?.message ?? '', /^Google refused the request to gemini-3-pro-preview\. Google said: Function call is missing a thought_signature/);
+    const minted = signatureFromToolCallId(call.callId);
+    assert.match(Buffer.from(minted ?? '', 'base64').toString(), /^sig-\d+$/, 'the callId carries the signature the fake minted');
+    assert.equal(modelTurn?.parts[0].thoughtSignature, minted, `the function call went back with it: ${JSON.stringify(modelTurn)}`);
   });
 
   test('an image goes upstream as inline data', async () => {

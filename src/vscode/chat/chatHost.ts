@@ -1,5 +1,5 @@
 /**
- * The running VS Code's chat parts as parts.ts's plain shapes and back. Data parts (VS Code 1.105)
+ * The running VS Code's chat parts as parts.ts's plain shapes and back. Data parts (finalized after 1.104)
  * and thinking parts (a proposed API the host exports without asking for it) are feature-detected:
  * where the host has no such class, such parts are neither read nor reported.
  */
