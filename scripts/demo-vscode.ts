@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FAKE_GOOGLE_HOST, productVsix, readSetup, run } from '../test/e2e/harness';
+import { codeServerEnv, FAKE_GOOGLE_HOST, productVsix, readSetup, run } from '../test/e2e/harness';
 import { PoolFixture } from '../test/e2e/pool-fixture';
 
 async function main(): Promise<void> {
@@ -27,12 +27,11 @@ async function main(): Promise<void> {
       path.join(userData, 'User', 'settings.json'),
       JSON.stringify({ ...fixture.settings, 'workbench.startupEditor': 'none', 'telemetry.telemetryLevel': 'off' }, null, 2),
     );
-    const env = {
-      ...process.env,
+    const env = codeServerEnv(setup, {
       ...fixture.env,
       XDG_CONFIG_HOME: path.join(root, 'xdg-config'),
       XDG_DATA_HOME: path.join(root, 'xdg-data'),
-    };
+    });
     const common = ['--user-data-dir', userData, '--extensions-dir', extensions];
     await run(setup.codeServer, [...common, '--install-extension', vsix, '--force'], { env });
 

@@ -1,7 +1,9 @@
 /**
  * The attempt loop (DESIGN section 5): pick an account -> send -> classify -> retry or commit ->
  * answer. The body is already buffered, so an attempt can be replayed on another account until the
- * first byte goes back to the client; after that a stream is piped through chunk by chunk.
+ * first byte goes back to the client; after that a stream is piped through chunk by chunk. The loop
+ * knows nothing of HTTP responses: a committed answer goes to the exchange's sink (an HTTP
+ * response here, a chat's progress in VS Code: DESIGN section 12).
  */
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
@@ -40,13 +42,26 @@ export interface ForwardDeps {
   usage?: UsageLedger;
 }
 
+/**
+ * Where a committed (2xx) upstream answer goes: the proxy client's HTTP response (httpSink), or a
+ * chat's progress in VS Code. Nothing is retried once the loop has handed the answer over.
+ */
+export interface AnswerSink {
+  /** Delivers the answer to the client as it arrives; resolves at its end, rejects when it failed. */
+  deliver(response: Dispatcher.ResponseData, call: ForwardCall): Promise<void>;
+  /** Whether any of the answer reached the client: a failure after that cannot become an error answer. */
+  readonly started: boolean;
+  /** The status the client was answered with once started (HTTP); absent for a sink without one (the chat: 200). */
+  readonly status?: number;
+}
+
 /** The client's side of one request. */
 export interface Exchange {
   headers: IncomingHttpHeaders;
   body: Record<string, unknown>;
   /** The body's bytes as the client sent them: what a native call without a body of its own forwards, where the upstream takes it unchanged. */
   raw?: Buffer;
-  res: ServerResponse;
+  sink: AnswerSink;
   /** Aborted when the client goes away: cancels the wait, the upstream request and the stream. */
   signal: ClientSignal;
   /** The client's protocol and model, for the request's record. */
@@ -88,7 +103,7 @@ export async function forward(deps: ForwardDeps, exchange: Exchange, call: Forwa
     [error, threw] = [err, true];
     throw err;
   } finally {
-    trace?.end(exchange.res, exchange.signal, error, threw);
+    trace?.end(exchange.sink, exchange.signal, error, threw);
   }
 }
 
@@ -263,12 +278,9 @@ async function refreshAfter401(deps: ForwardDeps, lease: Lease, model: string): 
 }
 
 /**
- * Commit. A stream: headers go out at once, then every chunk as it arrives (backpressure from the
- * client, no buffering, no compression). A non-streamed answer: read whole, then headers and body in
- * one write (the client waits for the whole answer anyway); past MAX_BUFFERED_ANSWER_BYTES it is
- * passed through like a stream. The client going away aborts the upstream request (the signal).
- * An upstream failure now can no longer be retried: the client's response is cut, or answered 502
- * if nothing was sent yet.
+ * Commit: the answer goes to the exchange's sink. The client going away aborts the upstream request
+ * (the signal). An upstream failure now can no longer be retried: the client's answer is cut, or
+ * answered 502 if nothing was sent yet.
  */
 async function streamToClient(
   deps: ForwardDeps,
@@ -277,39 +289,18 @@ async function streamToClient(
   lease: Lease,
   response: Dispatcher.ResponseData,
 ): Promise<void> {
-  const { res } = exchange;
   const { op } = call;
-  const contentType = String(response.headers['content-type'] ?? '');
-  const stream = op.stream || contentType.includes('event-stream');
-  const headers = clientHeaders(response.headers, stream);
   try {
-    if (call.answer) {
-      await sendTranslatedAnswer(res, response.body, op.stream, call.answer);
-      return;
-    }
-    if (stream) {
-      res.writeHead(response.statusCode, headers);
-      res.flushHeaders();
-    } else {
-      const start = await readUpTo(response.body, MAX_BUFFERED_ANSWER_BYTES);
-      if (start.ended) {
-        res.writeHead(response.statusCode, { ...headers, 'content-length': String(start.size) });
-        res.end(Buffer.concat(start.chunks, start.size));
-        return;
-      }
-      res.writeHead(response.statusCode, headers);
-      for (const chunk of start.chunks) res.write(chunk);
-    }
-    await pipeline(response.body, res);
+    await exchange.sink.deliver(response, call);
   } catch (err) {
     throwIfClientGone(exchange.signal);
     const detail = describeNetworkError(err);
     // A network error is the account's connection; anything else is the answer itself (a translation that failed).
     const network = typeof (err as { code?: unknown }).code === 'string';
-    if (call.answer && !network && !(err instanceof UpstreamAnswerError)) throw translationFailed(deps, op, err, res.headersSent);
+    if (call.answer && !network && !(err instanceof UpstreamAnswerError)) throw translationFailed(deps, op, err, exchange.sink.started);
     deps.log.warn(`[proxy] upstream ${network ? 'stream' : 'answer'} from ${lease.email} failed after it started: ${detail}`);
     if (network) deps.pool.report(lease.accountId, op.model, { kind: 'network', detail });
-    if (!res.headersSent) throw new HttpError(502, `Upstream answer was cut short: ${detail}`, { reason: 'upstream_error' });
+    if (!exchange.sink.started) throw new HttpError(502, `Upstream answer was cut short: ${detail}`, { reason: 'upstream_error' });
     throw err;
   }
 }
@@ -322,6 +313,50 @@ function translationFailed(deps: ForwardDeps, op: UpstreamOp, err: unknown, head
   deps.log.error(`[proxy] translating the ${op.model} answer failed (an internal error, not the account's): ${(err as Error).stack ?? String(err)}`);
   if (headersSent) return err;
   return new HttpError(500, 'Internal proxy error while translating the answer (see the Token Pool log)', { reason: 'internal_error' });
+}
+
+/**
+ * The proxy client's HTTP response as a sink. A stream: headers go out at once, then every chunk
+ * as it arrives (backpressure from the client, no buffering, no compression). A non-streamed
+ * answer: read whole, then headers and body in one write (the client waits for the whole answer
+ * anyway); past MAX_BUFFERED_ANSWER_BYTES it is passed through like a stream. A translated answer
+ * goes through its translation.
+ */
+export function httpSink(res: ServerResponse): AnswerSink {
+  return {
+    get started() {
+      return res.headersSent;
+    },
+    get status() {
+      return res.statusCode;
+    },
+    deliver: (response, call) => sendToClient(res, call, response),
+  };
+}
+
+async function sendToClient(res: ServerResponse, call: ForwardCall, response: Dispatcher.ResponseData): Promise<void> {
+  const { op } = call;
+  const contentType = String(response.headers['content-type'] ?? '');
+  const stream = op.stream || contentType.includes('event-stream');
+  const headers = clientHeaders(response.headers, stream);
+  if (call.answer) {
+    await sendTranslatedAnswer(res, response.body, op.stream, call.answer);
+    return;
+  }
+  if (stream) {
+    res.writeHead(response.statusCode, headers);
+    res.flushHeaders();
+  } else {
+    const start = await readUpTo(response.body, MAX_BUFFERED_ANSWER_BYTES);
+    if (start.ended) {
+      res.writeHead(response.statusCode, { ...headers, 'content-length': String(start.size) });
+      res.end(Buffer.concat(start.chunks, start.size));
+      return;
+    }
+    res.writeHead(response.statusCode, headers);
+    for (const chunk of start.chunks) res.write(chunk);
+  }
+  await pipeline(response.body, res);
 }
 
 /**

@@ -5,7 +5,6 @@
  * back or copied) for the time to first byte and the upstream's own usage object.
  */
 import { randomUUID } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { CancelledError } from '../core/errors';
 import type { GoogleErrorBody } from '../core/failover';
@@ -15,6 +14,7 @@ import { NO_TOKENS, requestOutcome, type ClientProtocol, type FailedAttempt, typ
 import { tokensFrom, type UsageFormat } from '../core/usage/tokens';
 import { UsageScanner } from '../core/usage/usageScanner';
 import type { ClientSignal } from './clientSignal';
+import type { AnswerSink } from './forward';
 import { HttpError } from './errors';
 import type { UpstreamOp } from './upstream/target';
 
@@ -88,21 +88,21 @@ export class RequestTrace {
   };
 
   /** Records the request: `error` is what the attempt loop threw, if it threw. */
-  end(res: ServerResponse, signal: ClientSignal, error: unknown, threw: boolean): void {
+  end(sink: AnswerSink, signal: ClientSignal, error: unknown, threw: boolean): void {
     const clientGone = signal.aborted || error instanceof CancelledError;
     const outcome = requestOutcome({
       committed: this.committed,
-      started: res.headersSent,
+      started: sink.started,
       completed: this.committed && !threw && !clientGone,
       clientGone,
       refused: this.refused,
       failures: this.attempts.length,
     });
     let status: number;
-    if (res.headersSent) status = res.statusCode;
+    if (sink.started) status = sink.status ?? 200;
     else if (clientGone) status = CLIENT_CLOSED;
     else if (error instanceof HttpError) status = error.status;
-    else status = threw ? 500 : res.statusCode;
+    else status = threw ? 500 : sink.status ?? 200;
     const scanned = this.scanner?.result();
     const tokens = scanned && this.format ? tokensFrom(this.format, scanned.first, scanned.last) : NO_TOKENS;
     const record: RequestRecord = {

@@ -17,7 +17,7 @@ import { UsageLedger } from '../core/usage/ledger';
 import { parseJsonObject, readBody } from './body';
 import { ClientSignal } from './clientSignal';
 import { errorBody, HttpError, protocolFor, type Protocol } from './errors';
-import { forward, type ForwardDeps } from './forward';
+import { forward, httpSink, type ForwardDeps } from './forward';
 import { isAllowedHost, isAllowedOrigin, keyMatcher, keyRequired, presentedKey } from './guard';
 import { ProxyMetrics } from './metrics';
 import { clientInfoFor } from './requestTrace';
@@ -222,7 +222,7 @@ export class ProxyServer implements Disposable {
       usage: this.deps.usage!,
       stopping: this.stopping.signal,
       metrics: this.metrics,
-      forward: (call) => forward(this.deps, { headers: req.headers, body, raw, res, signal, client: clientInfoFor(url.pathname, body, params) }, call),
+      forward: (call) => forward(this.deps, { headers: req.headers, body, raw, sink: httpSink(res), signal, client: clientInfoFor(url.pathname, body, params) }, call),
     };
   }
 

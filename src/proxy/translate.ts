@@ -6,7 +6,7 @@
 import type { Logger } from '../core/log';
 import { resolveModel, type ModelFamily, type ResolvedModel } from '../core/models';
 import { anthropicAnswerDecoder, toAnthropicRequest } from '../protocols/anthropic';
-import { UntranslatableError, type Answer, type ConversationRequest, type StreamEncoder } from '../protocols/conversation';
+import { UntranslatableError, type Answer, type ConversationRequest, type StreamDecoder, type StreamEncoder } from '../protocols/conversation';
 import { geminiAnswerDecoder, toGeminiRequest } from '../protocols/gemini';
 import { HttpError } from './errors';
 import type { ForwardCall } from './forward';
@@ -35,9 +35,8 @@ export function decodeRequest<T>(decode: () => T): T {
 }
 
 /**
- * The forward call for a neutral conversation on a Gemini or Claude model. Gemini models get
- * `generateContent` (`streamGenerateContent?alt=sse` when streamed), Claude models Anthropic
- * Messages on Vertex.
+ * The forward call for a neutral conversation on a Gemini or Claude model, answered in the
+ * client's protocol.
  */
 export function conversationCall(
   request: ConversationRequest,
@@ -46,14 +45,26 @@ export function conversationCall(
   sessionKey: string | undefined,
   log: Logger,
 ): ForwardCall {
-  const answer = { kind: 'events' as const, encoder: () => client.encoder(), render: (a: Answer) => client.render(a) };
+  const { op, body, decoder } = upstreamConversation(request, family, log);
+  return { op, body, sessionKey, answer: { kind: 'events', decoder, encoder: () => client.encoder(), render: (a: Answer) => client.render(a) } };
+}
+
+/**
+ * Where a neutral conversation goes upstream and how its answer is decoded: Gemini models get
+ * `generateContent` (`streamGenerateContent?alt=sse` when streamed), Claude models Anthropic
+ * Messages on Vertex. Also the chat provider's way upstream (DESIGN section 12).
+ */
+export function upstreamConversation(
+  request: ConversationRequest,
+  family: Exclude<ModelFamily, 'maas'>,
+  log: Logger,
+): Required<Pick<ForwardCall, 'op' | 'body'>> & { decoder: (stream: boolean) => StreamDecoder } {
   if (family === 'anthropic') {
     const body = decodeRequest(() => toAnthropicRequest(request));
     return {
       op: { api: 'anthropic-messages', model: request.model, stream: request.stream },
       body,
-      sessionKey,
-      answer: { ...answer, decoder: (stream) => anthropicAnswerDecoder({ stream, freeformTools: freeformToolNames(request) }) },
+      decoder: (stream) => anthropicAnswerDecoder({ stream, freeformTools: freeformToolNames(request) }),
     };
   }
   const { body, dropped, unsigned, notes } = decodeRequest(() => toGeminiRequest(request));
@@ -71,8 +82,7 @@ export function conversationCall(
       alt: request.stream ? 'sse' : undefined,
     },
     body,
-    sessionKey,
-    answer: { ...answer, decoder: (stream) => geminiAnswerDecoder({ stream, model: request.model, freeformTools: freeformToolNames(request) }) },
+    decoder: (stream) => geminiAnswerDecoder({ stream, model: request.model, freeformTools: freeformToolNames(request) }),
   };
 }
 

@@ -9,6 +9,7 @@ import { registerAccountCommands } from './accountCommands';
 import { AccountsTree } from './accountsTree';
 import { GoogleAuthProvider } from './authProvider';
 import { DashboardCommand } from './dashboard/dashboardPanel';
+import { registerChatProvider } from './chat/chatProvider';
 import { DisabledAccountNotifier } from './disabledNotifier';
 import { LOG_CHANNEL_NAME } from './ids';
 import { ProxyController } from './proxyController';
@@ -40,6 +41,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     new ProxyStatusBar(runtime, proxy),
     new DisabledAccountNotifier(runtime),
     new DashboardCommand(runtime, proxy, context.extensionUri, log),
+    registerChatProvider(runtime, proxy, log),
     ...registerAccountCommands(runtime, auth, log),
     ...registerProxyCommands(runtime, proxy, log),
   );

@@ -32,6 +32,11 @@ export const STATUS_BAR_ID = 'tokenpool.status';
 export const DASHBOARD_PANEL_TYPE = 'tokenpool.dashboard';
 export const LOG_CHANNEL_NAME = 'Token Pool';
 
+/** The Language Model Chat Provider's vendor (`vscode.lm.selectChatModels({ vendor })`). */
+export const CHAT_VENDOR = 'tokenpool';
+/** Opens the Accounts view: the chat provider's management entry (VS Code makes `<view id>.focus`). */
+export const CHAT_MANAGEMENT_COMMAND = 'tokenpool.accounts.focus';
+
 export const AUTH_PROVIDER_ID = 'tokenpool-google';
 export const AUTH_PROVIDER_LABEL = 'Google (Token Pool)';
 

@@ -1,5 +1,5 @@
 /**
- * Token Pool in a real VS Code (code-server 4.100.3 = VS Code 1.100.3, driven through chromium), against
+ * Token Pool in a real VS Code (code-server 4.139.1 = VS Code 1.139.1, driven through chromium), against
  * FakeGoogle and FakeUpstream running in this process, with a data directory seeded with three
  * accounts through the `tokenpool` command. The tests share one window, and each starts from a
  * known state (startFromKnownState: the accounts it needs, all healthy, no cooldowns, the proxy

@@ -107,7 +107,8 @@ interface PageElement {
   querySelectorAll(selector: string): ArrayLike<PageElement>;
 }
 
-interface SetupInfo { codeServer: string; chromium: string; codeServerVersion: string }
+/** What scripts/e2e-setup.sh wrote: code-server, chromium, and the Node (22) that code-server runs on. */
+export interface SetupInfo { codeServer: string; chromium: string; codeServerVersion: string; nodeBin: string }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -116,7 +117,8 @@ export function readSetup(): SetupInfo {
     throw new Error(`${setupFile} is missing: run scripts/e2e-setup.sh first (installs code-server and chromium)`);
   }
   const info = JSON.parse(readFileSync(setupFile, 'utf8')) as SetupInfo;
-  for (const bin of [info.codeServer, info.chromium]) {
+  if (!info.nodeBin) throw new Error(`${setupFile} names no Node for code-server (an older setup): run scripts/e2e-setup.sh again`);
+  for (const bin of [info.codeServer, info.chromium, path.join(info.nodeBin, 'node')]) {
     if (!existsSync(bin)) throw new Error(`${bin} (from ${setupFile}) is missing: run scripts/e2e-setup.sh again`);
   }
   return info;
@@ -181,14 +183,18 @@ async function packageProbe(dir: string): Promise<string> {
   return packageExtension(folder, path.join(dir, 'probe.vsix'));
 }
 
-/** Environment for code-server: ours, minus what would make it talk to another VS Code or node:test. */
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+/**
+ * Environment for code-server: ours, minus what would make it talk to another VS Code or node:test,
+ * with the setup's Node first on PATH (code-server's `#!/usr/bin/env node` and its extension host run
+ * on it; the tests themselves keep the machine's Node).
+ */
+export function codeServerEnv(setup: SetupInfo, extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (key.startsWith('VSCODE_') || key === 'NODE_OPTIONS' || key === 'NODE_TEST_CONTEXT' || key === 'ELECTRON_RUN_AS_NODE') continue;
     env[key] = value;
   }
-  return { ...env, ...extra };
+  return { ...env, ...extra, PATH: [setup.nodeBin, extra.PATH ?? process.env.PATH ?? ''].join(path.delimiter) };
 }
 
 const live = new Set<VSCodeSession>();
@@ -270,7 +276,7 @@ export class VSCodeSession {
     await fs.mkdir(path.join(this.dirs.userData, 'User'), { recursive: true });
     await fs.writeFile(path.join(this.dirs.userData, 'User', 'settings.json'),
       JSON.stringify({ ...baseSettings, ...options.settings }, null, 2));
-    const env = childEnv({
+    const env = codeServerEnv(this.setup, {
       XDG_CONFIG_HOME: path.join(this.dirs.root, 'xdg-config'),
       XDG_DATA_HOME: path.join(this.dirs.root, 'xdg-data'),
       TOKENPOOL_PROBE_DIR: this.dirs.probe,

@@ -41,7 +41,8 @@ export class PoolFixture {
     readonly apiKey: string,
   ) {}
 
-  static async start(): Promise<PoolFixture> {
+  /** `models`: `upstream.models` in config.json (default: MODEL alone). */
+  static async start(options: { models?: string[] } = {}): Promise<PoolFixture> {
     const cli = PoolFixture.cliPath();
     if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` first`);
     const google = await FakeGoogle.start();
@@ -53,7 +54,7 @@ export class PoolFixture {
     await fs.writeFile(path.join(dataDir, 'config.json'), JSON.stringify({
       proxy: { api_key: apiKey },
       oauth: google.oauthConfig(),
-      upstream: { kind: 'vertex', base_url: upstream.url, project_id: PROJECT_ID, location: 'us-central1', models: [MODEL] },
+      upstream: { kind: 'vertex', base_url: upstream.url, project_id: PROJECT_ID, location: 'us-central1', models: options.models ?? [MODEL] },
     }, null, 2), { mode: 0o600 });
     return fixture;
   }

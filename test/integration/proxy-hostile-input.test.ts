@@ -13,7 +13,7 @@ import { Agent, request } from 'undici';
 import { geminiAnswerDecoder } from '../../src/protocols/gemini';
 import { ClientSignal } from '../../src/proxy/clientSignal';
 import { HttpError } from '../../src/proxy/errors';
-import { forward, type ForwardCall } from '../../src/proxy/forward';
+import { forward, httpSink, type ForwardCall } from '../../src/proxy/forward';
 import { createUpstream } from '../../src/proxy/upstream/create';
 import { assertErrorShape, sampleRequest, startProxyHarness, type ErrorShape, type ProxyHarness } from '../helpers/proxy-harness';
 import { doublingRefGraph } from '../helpers/hostile-input';
@@ -99,7 +99,7 @@ describe('a failure to translate a good answer', () => {
     const deps = { config: h.config, pool: h.pool, log: h.log, dispatcher, upstream: createUpstream(h.config.upstream) };
     server = createServer((req, res) => {
       const stream = req.url === '/stream';
-      forward(deps, { headers: req.headers, body: {}, res, signal: new ClientSignal() }, broken(stream)).catch((err: unknown) => {
+      forward(deps, { headers: req.headers, body: {}, sink: httpSink(res), signal: new ClientSignal() }, broken(stream)).catch((err: unknown) => {
         if (res.headersSent) return void res.destroy();
         res.writeHead(err instanceof HttpError ? err.status : 599).end(err instanceof Error ? err.message : String(err));
       });

@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { AUTH_PROVIDER_ID, Commands, fullSettingKey, Settings, Views, type SettingKey } from '../../src/vscode/ids';
+import { AUTH_PROVIDER_ID, CHAT_MANAGEMENT_COMMAND, CHAT_VENDOR, Commands, fullSettingKey, Settings, Views, type SettingKey } from '../../src/vscode/ids';
 
 interface Manifest {
+  engines: { vscode: string };
   activationEvents: string[];
   contributes: {
     commands: { command: string; title: string }[];
@@ -14,6 +15,7 @@ interface Manifest {
     menus: Record<string, { command: string; when?: string }[]>;
     viewsWelcome: { view: string; contents: string }[];
     authentication: { id: string }[];
+    languageModelChatProviders: { vendor: string; displayName: string; managementCommand?: string }[];
     configuration: { properties: Record<string, { description?: string; markdownDescription?: string; default?: unknown }> };
   };
 }
@@ -44,6 +46,12 @@ void describe('package.json contributions', () => {
     assert.deepEqual(contributes.authentication.map((a) => a.id), [AUTH_PROVIDER_ID]);
     assert.ok(manifest.activationEvents.includes(`onAuthenticationRequest:${AUTH_PROVIDER_ID}`));
     assert.ok(manifest.activationEvents.includes('onStartupFinished'));
+  });
+
+  void test('the chat provider is contributed under its vendor, on a VS Code that has the API (1.104)', () => {
+    assert.deepEqual(contributes.languageModelChatProviders, [{ vendor: CHAT_VENDOR, displayName: 'Token Pool', managementCommand: CHAT_MANAGEMENT_COMMAND }]);
+    assert.equal(CHAT_MANAGEMENT_COMMAND, `${Views.accounts}.focus`, 'the management entry opens the Accounts view');
+    assert.equal(manifest.engines.vscode, '^1.104.0');
   });
 
   void test('every setting in ids.ts is contributed with a description, and nothing else', () => {
