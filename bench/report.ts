@@ -219,7 +219,8 @@ export function table(head: string[], rows: string[][]): string {
   return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
 }
 
-export function formatReport(f: Figures, checks: TargetCheck[], labels: Record<string, string>): string {
+/** The latency, throughput and streaming tables: the request path. */
+export function formatRequestPath(f: Pick<Figures, 'http' | 'stream'>, labels: Record<string, string>): string {
   const targets = Object.keys(f.http);
   const base = f.http.baseline;
   const latency = table(
@@ -256,6 +257,14 @@ export function formatReport(f: Figures, checks: TargetCheck[], labels: Record<s
       ];
     }),
   );
+  return [
+    '### Latency (ms; +p50 = added over direct, paired per round)', latency, '',
+    '### Throughput and proxy CPU', throughput, '',
+    '### Streaming (200 chunks 5 ms apart; ms; c=1 unless marked; + = over the direct stream run beside it, chunk by chunk; the direct row is the noise floor)', streaming,
+  ].join('\n');
+}
+
+export function formatReport(f: Figures, checks: TargetCheck[], labels: Record<string, string>): string {
   const pool = table(
     ['accounts', 'serve start ms', 'RSS MB at start', 'RSS MB after load', 'peak RSS MB', 'pool.load ms', 'heap MB', 'choose µs', 'apply 1 file ms', 'apply CPU ms'],
     Object.values(f.serve).map((s) => {
@@ -286,9 +295,7 @@ export function formatReport(f: Figures, checks: TargetCheck[], labels: Record<s
     checks.map((c) => [c.name, c.target, c.value + (c.note ? ` — ${c.note}` : ''), c.met === null ? 'n/a' : c.met ? 'yes' : 'NO']),
   );
   return [
-    '### Latency (ms; +p50 = added over direct, paired per round)', latency, '',
-    '### Throughput and proxy CPU', throughput, '',
-    '### Streaming (200 chunks 5 ms apart; ms; c=1 unless marked; + = over the direct stream run beside it, chunk by chunk; the direct row is the noise floor)', streaming, '',
+    formatRequestPath(f, labels), '',
     '### Pool scale', pool, '',
     '### Extension', extension, '',
     '### Targets', goals, '',

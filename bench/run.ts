@@ -8,7 +8,13 @@
  *                    the same way; --profile-only does just that
  *   --translation-only  only the translation section (bench/translation.ts); --no-translation skips it
  *   --no-package     skip `npm run package` (no .vsix size)
- *   --rounds N, --duration S   override the load rounds and seconds per run
+ *   --rounds N, --duration S   override the load rounds and seconds per run; --stream-rounds N the stream rounds
+ *   --against REF    also build REF (a commit, branch or tag) in a temporary git worktree and run its
+ *                    `tokenpool serve` (1 account) in the same load and stream rounds; the report
+ *                    compares it with this build round by round
+ *   --request-path-only  only the load and stream rounds, with direct, the baseline and tokenpool with
+ *                    1 account (and --against's build): no other pool sizes, translation, pool scale,
+ *                    activation or extension size
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -16,13 +22,15 @@ import { promises as fs, readdirSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { measureActivation, type ActivationFigures } from './activation';
+import { againstFigures, formatAgainst } from './against';
+import { buildRef, type OtherBuild } from './against-build';
 import { BENCH_MODEL, makeDataDir } from './datadir';
 import { measureExtension } from './extension-size';
 import { runLoad, type LoadRequest } from './http-load';
 import { cpuMsFine, memoryMb, startServer, type Server } from './procs';
 import { formatProfile, summarizeProfile } from './profile';
 import {
-  CONCURRENCIES, STREAM_CONCURRENCIES, checkTargets, formatReport, httpFigures, poolFigures, streamFigures,
+  CONCURRENCIES, STREAM_CONCURRENCIES, checkTargets, formatReport, formatRequestPath, httpFigures, poolFigures, streamFigures,
   type Figures, type HttpRounds, type PoolScaleFigures, type ServeFigures, type StreamRounds,
 } from './report';
 import { median } from './stats';
@@ -56,12 +64,13 @@ function options() {
   };
   const quick = has('--quick');
   const profileOnly = has('--profile-only');
+  if (has('--against') && !value('--against')) throw new Error('--against needs a git ref (a commit, branch or tag)');
   return {
     quick,
     rounds: Number(value('--rounds') ?? (quick ? 2 : 5)),
     durationS: Number(value('--duration') ?? (quick ? 1 : 3)),
     warmS: quick ? 1 : 2,
-    streamRounds: quick ? 2 : 5,
+    streamRounds: Number(value('--stream-rounds') ?? (quick ? 2 : 5)),
     /** Streams one after another per round and target at c=1 (c=16 opens 16 at once). */
     serialStreams: quick ? 2 : 4,
     /**
@@ -78,18 +87,21 @@ function options() {
     translation: !has('--no-translation'),
     translationOnly: has('--translation-only'),
     runPackage: !has('--no-package'),
+    against: value('--against') ?? null,
+    requestPathOnly: has('--request-path-only'),
   };
 }
 
 function machine() {
   const git = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no', '--', 'src', 'esbuild.mjs', 'package-lock.json'], { cwd: ROOT, encoding: 'utf8' });
   return {
     nproc: Number(execFileSync('nproc', { encoding: 'utf8' }).trim()),
     cpu: cpus()[0]?.model ?? 'unknown',
     memoryGb: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     node: process.version,
     kernel: execFileSync('uname', ['-sr'], { encoding: 'utf8' }).trim(),
-    commit: git.status === 0 ? git.stdout.trim() : null,
+    commit: git.status === 0 ? git.stdout.trim() + (dirty.stdout.trim() ? ' with uncommitted changes' : '') : null,
     date: new Date().toISOString(),
     /** 1-minute load average: other work on the machine while the bench ran. */
     loadavg1: Math.round(loadavg()[0] * 100) / 100,
@@ -128,7 +140,10 @@ async function checkOnce(t: Target): Promise<void> {
   }
 }
 
-async function setUp(workDir: string, servers: Server[]): Promise<Setup> {
+/** The name of `--against`'s contender in the rounds. */
+const AGAINST = 'against';
+
+async function setUp(workDir: string, servers: Server[], opts: Options, other: OtherBuild | null): Promise<Setup> {
   const upstream = await startServer('upstream', [...TSX, join(ROOT, 'bench', 'upstream.ts'), '--chunks', String(CHUNKS), '--pace-ms', String(PACE_MS)], join(workDir, 'upstream.log'));
   servers.push(upstream);
   const baseline = await startServer('baseline', [...TSX, join(ROOT, 'bench', 'baseline-proxy.ts'), '--target', upstream.url], join(workDir, 'baseline.log'));
@@ -143,7 +158,7 @@ async function setUp(workDir: string, servers: Server[]): Promise<Setup> {
   ];
   const dirs: Record<number, string> = {};
   const serve: Record<string, ServeFigures> = {};
-  for (const n of POOL_SIZES) {
+  for (const n of opts.requestPathOnly ? [1] : POOL_SIZES) {
     dirs[n] = join(workDir, `data-${n}`);
     log(`writing ${n} account files`);
     await makeDataDir(dirs[n], n, { apiKey, upstreamUrl: upstream.url });
@@ -156,6 +171,15 @@ async function setUp(workDir: string, servers: Server[]): Promise<Setup> {
     const url = server.url + '/v1/chat/completions';
     const label = `tokenpool (${n.toLocaleString('en-US')} account${n === 1 ? '' : 's'})`;
     targets.push({ name, label, server, request: { url, headers, body, pid: server.pid }, streamUrl: url });
+  }
+  if (other) {
+    // Its own data directory: two processes on one would share (and write) the same account file.
+    const dir = join(workDir, 'data-against');
+    await makeDataDir(dir, 1, { apiKey, upstreamUrl: upstream.url });
+    const server = await startServer(`tokenpool at ${other.commit}`, [other.cli, 'serve', '--data-dir', dir, '--port', '0'], join(workDir, 'tokenpool-against.log'));
+    servers.push(server);
+    const url = server.url + '/v1/chat/completions';
+    targets.push({ name: AGAINST, label: `tokenpool (1 account) at ${other.commit}`, server, request: { url, headers, body, pid: server.pid }, streamUrl: url });
   }
   for (const t of targets) await checkOnce(t);
   return { upstream, targets, labels: Object.fromEntries(targets.map((t) => [t.name, t.label])), dirs, serve, servers, apiKey };
@@ -313,6 +337,14 @@ async function translationSection(setup: Setup, opts: Options): Promise<(native?
   };
 }
 
+function header(opts: Options, started: number, loadAtStart: number): string {
+  const m = machine();
+  return `tokenpool bench — ${m.date}, commit ${m.commit ?? 'n/a'}, ${m.nproc} CPUs (${m.cpu}), ${m.memoryGb} GB, node ${m.node}, ${m.kernel}\n` +
+    `${opts.rounds} load rounds × ${opts.durationS} s per target and concurrency, ${opts.streamRounds} stream rounds, ` +
+    `${CHUNKS} chunks every ${PACE_MS} ms; medians over rounds; total ${Math.round((Date.now() - started) / 1000)} s; ` +
+    `load average ${loadAtStart} at start, ${m.loadavg1} at end`;
+}
+
 function streamSummaries(rounds: StreamRounds): unknown {
   return rounds.map((round) => Object.fromEntries(Object.entries(round).map(([t, byC]) => [t, Object.fromEntries(
     Object.entries(byC).map(([c, pairs]) => [c, (pairs as StreamPair[]).map((p) => {
@@ -325,20 +357,40 @@ async function main(): Promise<void> {
   const opts = options();
   const started = Date.now();
   const loadAtStart = Math.round(loadavg()[0] * 100) / 100;
+  // First, so that a ref that does not build stops the run before anything else is made.
+  const other: OtherBuild | null = opts.against ? await buildRef(ROOT, opts.against, log) : null;
   const workDir = await fs.mkdtemp(join(tmpdir(), 'tokenpool-bench-'));
   const servers: Server[] = [];
   let ok = false;
   try {
     log(`work dir ${workDir}`);
-    const setup = await setUp(workDir, servers);
+    const setup = await setUp(workDir, servers, opts, other);
     const { targets, labels, dirs, serve } = setup;
     const byName = new Map(targets.map((t) => [t.name, t]));
     let figures: Figures | undefined;
     let checks: ReturnType<typeof checkTargets> = [];
     let raw: unknown;
     let translationJson: unknown;
+    let requestPathJson: unknown;
+    let againstJson: unknown;
+    /** This build against --against's, from the rounds both ran in. */
+    const compare = (httpRounds: HttpRounds, streams: StreamRounds): void => {
+      if (!other) return;
+      const figures = againstFigures(httpRounds, streams, 'tokenpool-1', AGAINST, { mine: `this build (${machine().commit ?? 'n/a'})`, other: other.commit });
+      againstJson = { ref: other.ref, commit: other.commit, dependencies: other.dependencies, ...figures };
+      console.log(`\n${formatAgainst(figures)}\n\n--against ${other.ref}: commit ${other.commit}, built in a temporary git worktree ${other.dependencies}.`);
+    };
 
-    if (!opts.profileOnly && opts.translationOnly) {
+    if (!opts.profileOnly && opts.requestPathOnly) {
+      const httpRounds = await loadRounds(targets, opts, started);
+      const streams = await streamRounds(targets, opts, started);
+      const names = targets.map((t) => t.name);
+      const requestPath = { http: httpFigures(httpRounds, names), stream: streamFigures(streams, names) };
+      requestPathJson = requestPath;
+      raw = { http: httpRounds, stream: streamSummaries(streams) };
+      console.log(`\n${header(opts, started, loadAtStart)}\n\n${formatRequestPath(requestPath, labels)}`);
+      compare(httpRounds, streams);
+    } else if (!opts.profileOnly && opts.translationOnly) {
       const report = await translationSection(setup, opts);
       const t = report();
       translationJson = t.json;
@@ -348,7 +400,7 @@ async function main(): Promise<void> {
       const streams = await streamRounds(targets, opts, started);
       const translation = opts.translation ? await translationSection(setup, opts) : undefined;
       for (const t of targets) {
-        if (!t.server) continue;
+        if (!t.server || !serve[t.name]) continue;
         const mem = memoryMb(t.server.pid);
         serve[t.name].rssMbAfterLoad = mem.rss;
         serve[t.name].peakMb = mem.peak;
@@ -377,12 +429,8 @@ async function main(): Promise<void> {
       };
       checks = checkTargets(figures, httpRounds, 'tokenpool-1', 'tokenpool-10000');
       raw = { http: httpRounds, stream: streamSummaries(streams), poolScale: scale.figures };
-      const m = machine();
-      const header = `tokenpool bench — ${m.date}, commit ${m.commit ?? 'n/a'}, ${m.nproc} CPUs (${m.cpu}), ${m.memoryGb} GB, node ${m.node}, ${m.kernel}\n` +
-        `${opts.rounds} load rounds × ${opts.durationS} s per target and concurrency, ${opts.streamRounds} stream rounds, ` +
-        `${CHUNKS} chunks every ${PACE_MS} ms; medians over rounds; total ${Math.round((Date.now() - started) / 1000)} s; ` +
-        `load average ${loadAtStart} at start, ${m.loadavg1} at end`;
-      console.log(`\n${header}\n\n${formatReport(figures, checks, labels)}`);
+      console.log(`\n${header(opts, started, loadAtStart)}\n\n${formatReport(figures, checks, labels)}`);
+      compare(httpRounds, streams);
       if (translation) {
         const t = translation({ figures, rounds: httpRounds });
         translationJson = t.json;
@@ -395,7 +443,7 @@ async function main(): Promise<void> {
       log('profiling tokenpool serve (node --cpu-prof)');
       for (const s of servers.splice(2).reverse()) await s.stop();
       const seconds = Math.max(5, opts.durationS * 3);
-      for (const n of [1, 10000]) {
+      for (const n of [1, 10000].filter((k) => byName.has(`tokenpool-${k}`))) {
         const t = byName.get(`tokenpool-${n}`)!;
         profiles.push(await profileServe(t.name, t.label, dirs[n], workDir, profileChat(t, seconds)));
       }
@@ -412,12 +460,14 @@ async function main(): Promise<void> {
       await fs.mkdir(resolve(opts.json, '..'), { recursive: true });
       await fs.writeFile(opts.json, JSON.stringify({
         machine: { ...machine(), loadavg1AtStart: loadAtStart }, options: { ...opts, chunks: CHUNKS, paceMs: PACE_MS }, labels, figures, targets: checks, raw, translation: translationJson, profiles,
+        requestPath: requestPathJson, against: againstJson,
       }, null, 2) + '\n');
       log(`wrote ${opts.json}`);
     }
     ok = true;
   } finally {
     for (const s of servers.reverse()) await s.stop().catch(() => undefined);
+    if (other) await other.remove();
     if (ok) await fs.rm(workDir, { recursive: true, force: true });
     else log(`kept ${workDir} (server logs) for diagnosis`);
   }

@@ -18,7 +18,11 @@ export function describeSummary(s: AccountSummary, now: number): string {
       return `${s.proxy_disabled_reason ?? 'manual'}${s.proxy_disabled_until ? ` until ${new Date(s.proxy_disabled_until * 1000).toISOString()}` : ''}`;
     default:
       return s.cooldowns
-        .map((c) => `${c.model === '*' ? 'all models' : c.model} cooling ${c.until - now} s (${c.reason})`)
+        .map((c) =>
+          c.model_not_found
+            ? `${c.model} not found in project ${s.project_id ?? '(the default)'}, tried again in ${c.until - now} s (${c.reason})`
+            : `${c.model === '*' ? 'all models' : c.model} cooling ${c.until - now} s (${c.reason})`,
+        )
         .join('; ');
   }
 }

@@ -264,6 +264,23 @@ export interface CooldownView {
   /** Unix seconds. */
   until: number;
   reason: string;
+  /** A rate limit's cooldown: what Google's 429 said (DESIGN section 11's headroom reads it). */
+  last_429?: RateLimitView;
+  /** Google answered 404: the model is missing in this account's project (tried again at `until`). */
+  model_not_found?: true;
+}
+
+/** The last 429 of an account and model: when, the delay Google asked for, the quota it named and its window. */
+export interface RateLimitView {
+  /** Unix seconds. */
+  at: number;
+  /** RetryInfo / Retry-After in seconds, as Google gave it (null: none). */
+  retry_delay_s: number | null;
+  /** QuotaFailure's `quotaId`, e.g. `GenerateRequestsPerDayPerProjectPerModel-FreeTier`. */
+  quota_id: string | null;
+  quota_metric: string | null;
+  /** `per-day` (cools until midnight Pacific), `per-minute` (follows RetryInfo), or null when unnamed. */
+  window: 'per-minute' | 'per-day' | null;
 }
 
 /** The stable JSON object of `accounts list --json` and `GET /admin/accounts` (section 8). No token. */

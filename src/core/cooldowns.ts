@@ -4,7 +4,8 @@
  * doubling backoffs read. Nothing here is persisted; a restart forgets it. No clock: callers pass
  * `now` in unix milliseconds.
  */
-import type { CooldownView } from './account';
+import type { CooldownView, RateLimitView } from './account';
+import type { RateLimitHit } from './quota';
 
 /** The scope of an account-wide cooldown, as `accounts list --json` shows it. */
 export const ACCOUNT_WIDE = '*';
@@ -15,6 +16,10 @@ export interface CooldownRecord {
   reason: string;
   /** Failures in a row in this scope, this one included. */
   failures: number;
+  /** What the last 429 in this scope said (delay asked for, quota named), for the headroom views. */
+  rateLimit?: RateLimitHit;
+  /** Google's 404 message when this model is missing in the account's project (this cooldown's cause). */
+  modelNotFound?: string;
 }
 
 export class Cooldowns {
@@ -26,19 +31,40 @@ export class Cooldowns {
     return this.byAccount.get(id)?.get(scope)?.failures ?? 0;
   }
 
-  /** Starts (or lengthens: a running longer cooldown is kept) a cooldown and counts the failure. */
-  add(id: string, scope: string, seconds: number, reason: string, now: number): CooldownRecord {
+  /** Starts (or lengthens: a running longer cooldown is kept) a cooldown and counts the failure; a 429 brings what Google said. */
+  add(
+    id: string,
+    scope: string,
+    seconds: number,
+    reason: string,
+    now: number,
+    cause: { rateLimit?: RateLimitHit; modelNotFound?: string } = {},
+  ): CooldownRecord {
     let scopes = this.byAccount.get(id);
     if (!scopes) this.byAccount.set(id, (scopes = new Map()));
     const previous = scopes.get(scope);
     const until = now + Math.round(seconds * 1000);
-    const record = {
+    const lastRateLimit = cause.rateLimit ?? previous?.rateLimit;
+    const record: CooldownRecord = {
       until: previous && previous.until > until ? previous.until : until,
       reason,
       failures: (previous?.failures ?? 0) + 1,
+      ...(lastRateLimit ? { rateLimit: lastRateLimit } : {}),
+      ...(cause.modelNotFound !== undefined ? { modelNotFound: cause.modelNotFound } : {}),
     };
     scopes.set(scope, record);
     return record;
+  }
+
+  /** What the last 429 of the account for `model` said, while its record lasts (until a success); undefined if none. */
+  lastRateLimit(id: string, model: string): RateLimitHit | undefined {
+    return this.byAccount.get(id)?.get(model)?.rateLimit;
+  }
+
+  /** Google's 404 message while the account cools for `model` because its project lacks it; else undefined. */
+  modelNotFound(id: string, model: string, now: number): string | undefined {
+    const record = this.byAccount.get(id)?.get(model);
+    return record && record.until > now ? record.modelNotFound : undefined;
   }
 
   /** When the account may next serve `model`: the later of its account-wide and model cooldowns; 0 if none. */
@@ -85,7 +111,11 @@ export class Cooldowns {
   list(id: string, now: number): CooldownView[] {
     const views: CooldownView[] = [];
     for (const [scope, record] of this.byAccount.get(id) ?? []) {
-      if (record.until > now) views.push({ model: scope, until: Math.ceil(record.until / 1000), reason: record.reason });
+      if (record.until <= now) continue;
+      const view: CooldownView = { model: scope, until: Math.ceil(record.until / 1000), reason: record.reason };
+      if (record.rateLimit) view.last_429 = rateLimitView(record.rateLimit);
+      if (record.modelNotFound !== undefined) view.model_not_found = true;
+      views.push(view);
     }
     return views.sort((a, b) => (a.model === ACCOUNT_WIDE ? -1 : b.model === ACCOUNT_WIDE ? 1 : a.model.localeCompare(b.model)));
   }
@@ -100,4 +130,15 @@ export class Cooldowns {
     }
     return next;
   }
+}
+
+/** The last 429 as the admin API and `accounts list --json` show it: snake_case, unix seconds. */
+function rateLimitView(hit: RateLimitHit): RateLimitView {
+  return {
+    at: Math.floor(hit.at / 1000),
+    retry_delay_s: hit.retryDelayS,
+    quota_id: hit.quotaId,
+    quota_metric: hit.quotaMetric,
+    window: hit.window,
+  };
 }

@@ -4,6 +4,7 @@
  * Google's error bodies and retry hints. No state and no clock here; the pool applies the result.
  */
 import { InvalidGrantError, OAuthClientMismatchError, OAuthRequestError, type OAuthError } from './errors';
+import { nextQuotaReset, violatedQuota, type RateLimitHit } from './quota';
 
 /** Google's `{"error":{"code","message","status","details"}}`. */
 export interface GoogleErrorBody {
@@ -31,8 +32,18 @@ export interface Decision {
   action: 'commit' | 'return' | 'retry_same' | 'rotate';
   /** `invalid_grant`: disable the account persistently with this reason. */
   disable?: { reason: string };
-  /** `account`: the whole account cools; `model`: only this account for this model. */
-  cooldown?: { scope: 'account' | 'model'; seconds: number; reason: string };
+  /**
+   * `account`: the whole account cools; `model`: only this account for this model. A 429 carries
+   * what Google said about it (`rateLimit`), kept on the cooldown for the views.
+   */
+  cooldown?: {
+    scope: 'account' | 'model';
+    seconds: number;
+    reason: string;
+    rateLimit?: RateLimitHit;
+    /** A 404 for a model the account's project lacks: Google's message, answered to later requests for it. */
+    modelNotFound?: { message: string };
+  };
   /** A 429 asking to wait an hour or more: set `proxy_disabled` = `quota_protection` this many seconds. */
   quotaProtectUntilSeconds?: number;
   /** 2xx: forget the failures counted against the account (and this model on it). */
@@ -79,7 +90,9 @@ function backoffSeconds(failuresBefore: number, backoff: { firstS: number; maxS:
  * | 401 after the forced refresh              | rotate     | account 10 min                                |
  * | 403                                       | rotate     | account+model 30 min, Google's message        |
  * | 404 for a model the project lacks         | rotate     | account+model 1 h                             |
- * | 429                                       | rotate     | account+model: RetryInfo / Retry-After        |
+ * | 429, QuotaFailure naming a per-day quota  | rotate     | account+model until the quota's reset         |
+ * |                                           |            | (midnight America/Los_Angeles)                |
+ * | 429, any other                            | rotate     | account+model: RetryInfo / Retry-After        |
  * |                                           |            | (1 s..6 h), else 5 s doubling to 10 min;      |
  * |                                           |            | a delay >= 1 h also sets quota protection     |
  * | 500, 502, 503, 504, network               | rotate     | account 10 s doubling to 2 min                |
@@ -112,13 +125,13 @@ function decideHttp(outcome: Extract<Outcome, { kind: 'http' }>, ctx: DecideCont
     case 403:
       return rotate('model', FORBIDDEN_COOLDOWN_S, reason);
     case 404:
-      return outcome.modelNotFound ? rotate('model', MODEL_NOT_FOUND_COOLDOWN_S, reason) : { action: 'return' };
-    case 429: {
-      const hinted = parseRetryDelay(outcome.googleError, outcome.retryAfterHeader, ctx.now);
-      const seconds = hinted ?? backoffSeconds(ctx.modelFailures ?? 0, RATE_LIMIT_BACKOFF);
-      const decision = rotate('model', seconds, reason);
-      return seconds >= QUOTA_PROTECT_THRESHOLD_S ? { ...decision, quotaProtectUntilSeconds: seconds } : decision;
-    }
+      if (!outcome.modelNotFound) return { action: 'return' };
+      return {
+        action: 'rotate',
+        cooldown: { scope: 'model', seconds: MODEL_NOT_FOUND_COOLDOWN_S, reason, modelNotFound: { message: outcome.googleError?.message || reason } },
+      };
+    case 429:
+      return decideRateLimit(outcome, ctx, reason);
     case 500:
     case 502:
     case 503:
@@ -127,6 +140,33 @@ function decideHttp(outcome: Extract<Outcome, { kind: 'http' }>, ctx: DecideCont
     default:
       return { action: 'return' };
   }
+}
+
+/**
+ * A 429. A per-day quota (QuotaFailure `quotaId` with `PerDay`) cools this account+model until the
+ * quota resets, midnight Pacific time, whatever short retryDelay comes with it; it does not set quota
+ * protection, which would stop the account's other models too. Otherwise Google's RetryInfo or
+ * Retry-After (1 s..6 h), else 5 s doubling to 10 min; a delay of an hour or more also sets quota
+ * protection.
+ */
+function decideRateLimit(outcome: Extract<Outcome, { kind: 'http' }>, ctx: DecideContext, reason: string): Decision {
+  const now = ctx.now ?? Date.now();
+  const quota = violatedQuota(outcome.googleError?.details ?? []);
+  const delay = rawRetryDelay(outcome.googleError, outcome.retryAfterHeader, now);
+  const rateLimit: RateLimitHit = {
+    at: now,
+    retryDelayS: delay ?? null,
+    quotaId: quota?.quotaId ?? null,
+    quotaMetric: quota?.quotaMetric ?? null,
+    window: quota?.window ?? null,
+  };
+  if (quota?.window === 'per-day') {
+    const seconds = Math.max(MIN_RETRY_DELAY_S, (nextQuotaReset(now) - now) / 1000);
+    return { action: 'rotate', cooldown: { scope: 'model', seconds, reason, rateLimit } };
+  }
+  const seconds = delay !== undefined ? clampRetryDelay(delay) : backoffSeconds(ctx.modelFailures ?? 0, RATE_LIMIT_BACKOFF);
+  const decision: Decision = { action: 'rotate', cooldown: { scope: 'model', seconds, reason, rateLimit } };
+  return seconds >= QUOTA_PROTECT_THRESHOLD_S ? { ...decision, quotaProtectUntilSeconds: seconds } : decision;
 }
 
 function decideRefresh(error: OAuthError, ctx: DecideContext): Decision {
@@ -172,10 +212,16 @@ export function parseRetryDelay(
   retryAfterHeader: string | null | undefined,
   now: number = Date.now(),
 ): number | undefined {
-  const seconds = retryInfoSeconds(googleError) ?? retryAfterSeconds(retryAfterHeader, now);
-  if (seconds === undefined) return undefined;
-  return Math.min(MAX_RETRY_DELAY_S, Math.max(MIN_RETRY_DELAY_S, seconds));
+  const seconds = rawRetryDelay(googleError, retryAfterHeader, now);
+  return seconds === undefined ? undefined : clampRetryDelay(seconds);
 }
+
+/** The delay Google asks for, unclamped: RetryInfo, else Retry-After. */
+function rawRetryDelay(googleError: GoogleErrorBody | null | undefined, retryAfterHeader: string | null | undefined, now: number): number | undefined {
+  return retryInfoSeconds(googleError) ?? retryAfterSeconds(retryAfterHeader, now);
+}
+
+const clampRetryDelay = (seconds: number): number => Math.min(MAX_RETRY_DELAY_S, Math.max(MIN_RETRY_DELAY_S, seconds));
 
 function retryInfoSeconds(googleError: GoogleErrorBody | null | undefined): number | undefined {
   for (const detail of googleError?.details ?? []) {
@@ -205,24 +251,49 @@ function retryAfterSeconds(header: string | null | undefined, now: number): numb
 
 /**
  * Google's error body, or null when the text is not one. Streaming endpoints wrap it in an array
- * (`[{"error":{…}}]`); that is accepted too.
+ * (`[{"error":{…}}]`), and an error on an `?alt=sse` stream may come framed as events
+ * (`data: {"error":{…}}`); both are accepted too.
  */
 export function parseGoogleError(bodyText: string): GoogleErrorBody | null {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(bodyText);
-  } catch {
-    return null;
-  }
-  if (Array.isArray(raw) && raw.length > 0) raw = raw[0];
-  if (!isObject(raw) || !isObject(raw.error)) return null;
-  const { code, message, status, details } = raw.error;
+  const raw = googleErrorValue(bodyText);
+  if (raw === undefined) return null;
+  const { code, message, status, details } = raw.error as Record<string, unknown>;
   return {
     code: typeof code === 'number' ? code : null,
     message: typeof message === 'string' ? message : '',
     status: typeof status === 'string' ? status : null,
     details: Array.isArray(details) ? details : [],
   };
+}
+
+/**
+ * The JSON text of Google's error in an upstream body, exactly as Google wrote it (an array
+ * wrapper kept), SSE framing removed; undefined when the body is not a Google error.
+ */
+export function googleErrorJson(bodyText: string): string | undefined {
+  const json = unframeEvents(bodyText);
+  return googleErrorValue(json) === undefined ? undefined : json.trim();
+}
+
+function googleErrorValue(bodyText: string): { error: Record<string, unknown> } | undefined {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(unframeEvents(bodyText));
+  } catch {
+    return undefined;
+  }
+  if (Array.isArray(raw) && raw.length > 0) raw = raw[0];
+  return isObject(raw) && isObject(raw.error) ? (raw as { error: Record<string, unknown> }) : undefined;
+}
+
+/** The `data:` payload of a body written as Server-Sent Events; any other text as it is. */
+function unframeEvents(text: string): string {
+  if (!/^\s*(data|event|id):/.test(text)) return text;
+  return text
+    .split(/\r\n|\r|\n/)
+    .filter((line) => line.startsWith('data:'))
+    .map((line) => line.slice(line.startsWith('data: ') ? 6 : 5))
+    .join('\n');
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -68,8 +68,11 @@ export class OutcomeApplier {
       if (quotaProtectionLapsed(account, Math.floor(now / 1000))) writes.push(this.clearLapsedQuota(id));
     }
     if (decision.cooldown) {
-      const { scope, seconds, reason } = decision.cooldown;
-      state.cooldowns.add(id, scope === 'account' ? ACCOUNT_WIDE : model, seconds, truncateReason(reason), now);
+      const { scope, seconds, reason, rateLimit, modelNotFound } = decision.cooldown;
+      state.cooldowns.add(id, scope === 'account' ? ACCOUNT_WIDE : model, seconds, truncateReason(reason), now, {
+        rateLimit,
+        modelNotFound: modelNotFound?.message,
+      });
       state.signal.scheduleExpiry();
       state.signal.changed('cooldown');
     }

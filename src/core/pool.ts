@@ -368,6 +368,11 @@ export class TokenPool implements Disposable {
     return this.state.availability(model);
   }
 
+  /** Google's 404 message for `model` when every eligible account found it missing in its project (DESIGN section 5). */
+  modelMissingEverywhere(model: string): { message: string; email: string; projectId: string | null } | undefined {
+    return this.state.modelMissingEverywhere(model);
+  }
+
   /** Section 8 objects for every account (disabled and proxy_disabled included); never a token. */
   summaries(): AccountSummary[] {
     return this.state.summaries();

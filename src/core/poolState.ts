@@ -238,6 +238,24 @@ export class PoolState {
     return { ...this.counts(), eligibleForModel, limited, earliestCooldownEnd: earliest === null ? null : Math.ceil(earliest / 1000) };
   }
 
+  /**
+   * Google's 404 for `model` when every account that could otherwise serve it (not disabled, not
+   * proxy_disabled) found the model missing in its project; undefined while any account may still
+   * have it. Names the account whose message it is, so its names can be kept from the client.
+   */
+  modelMissingEverywhere(model: string): { message: string; email: string; projectId: string | null } | undefined {
+    const now = this.now();
+    let found: { message: string; email: string; projectId: string | null } | undefined;
+    for (const id of this.order) {
+      if (!this.selector.has(id)) continue;
+      const message = this.cooldowns.modelNotFound(id, model, now);
+      if (message === undefined) return undefined;
+      const account = this.accounts.get(id)!;
+      found ??= { message, email: account.email, projectId: account.project_id ?? null };
+    }
+    return found;
+  }
+
   /** Section 8 objects for every account (disabled and proxy_disabled included); never a token. */
   summaries(): AccountSummary[] {
     const now = this.now();

@@ -74,6 +74,8 @@ interface OpenBlock {
   redacted?: string;
   /** A freeform tool's call: its `{"input": …}` JSON is gathered and its raw input emitted at the end. */
   freeformJson?: string;
+  /** A tool call whose arguments have had a delta: one without any gets `{}` at its end. */
+  argued?: boolean;
 }
 
 /** The state machine both decoder modes share: one wire event in, neutral events out. */
@@ -84,6 +86,7 @@ class AnswerReader {
   private readonly counts = { input: 0, cacheCreation: 0, cacheRead: 0, output: 0, thinking: undefined as number | undefined };
   private stopReason: string | undefined;
   private stopSequence: string | undefined;
+  private stopDetails: Json | undefined;
 
   /** `freeform`: names of freeform (Responses `custom`) tools, offered to Claude as functions of one `input` string. */
   constructor(private readonly freeform: ReadonlySet<string>) {}
@@ -105,7 +108,7 @@ class AnswerReader {
     content.forEach((block, index) => {
       events.push(...this.read({ type: 'content_block_start', index, content_block: block }), ...this.read({ type: 'content_block_stop', index }));
     });
-    events.push(...this.read({ type: 'message_delta', delta: { stop_reason: message.stop_reason, stop_sequence: message.stop_sequence } }));
+    events.push(...this.read({ type: 'message_delta', delta: { stop_reason: message.stop_reason, stop_sequence: message.stop_sequence, stop_details: message.stop_details } }));
     return [...events, ...this.read({ type: 'message_stop' })];
   }
 
@@ -134,6 +137,7 @@ class AnswerReader {
         const delta = isRecord(event.delta) ? event.delta : {};
         if (typeof delta.stop_reason === 'string') this.stopReason = delta.stop_reason;
         if (typeof delta.stop_sequence === 'string') this.stopSequence = delta.stop_sequence;
+        if (isRecord(delta.stop_details)) this.stopDetails = delta.stop_details;
         this.addUsage(event.usage);
         break;
       }
@@ -174,7 +178,7 @@ class AnswerReader {
         const name = String(block.name ?? '');
         const freeform = this.freeform.has(name);
         const input = isRecord(block.input) && Object.keys(block.input).length ? JSON.stringify(block.input) : '';
-        this.blocks.set(index, { kind: 'tool', id, ...(freeform ? { freeformJson: input } : {}) });
+        this.blocks.set(index, { kind: 'tool', id, ...(freeform ? { freeformJson: input } : {}), argued: input !== '' });
         return [
           { type: 'tool-call-start', id, toolCallId: String(block.id ?? ''), name, ...(freeform ? { freeform: true } : {}) },
           ...(input && !freeform ? [{ type: 'tool-call-delta' as const, id, delta: input }] : []),
@@ -201,6 +205,7 @@ class AnswerReader {
         block.freeformJson += delta.partial_json;
         return [];
       }
+      block.argued = true;
       return [{ type: 'tool-call-delta', id: block.id, delta: delta.partial_json }];
     }
     return [];
@@ -220,7 +225,8 @@ class AnswerReader {
           const raw = freeformInput(block.freeformJson);
           return [...(raw ? [{ type: 'tool-call-delta' as const, id: block.id, delta: raw }] : []), { type: 'tool-call-end', id: block.id }];
         }
-        return [{ type: 'tool-call-end', id: block.id }];
+        // A call without arguments (`input: {}` then an empty `input_json_delta`) still has JSON ones.
+        return [...(block.argued ? [] : [{ type: 'tool-call-delta' as const, id: block.id, delta: '{}' }]), { type: 'tool-call-end', id: block.id }];
       default:
         return [];
     }
@@ -230,12 +236,14 @@ class AnswerReader {
     const out = [...this.blocks.keys()].sort((a, b) => a - b).flatMap((index) => this.stopBlock(index));
     this.finished = true;
     const finishReason = reason ?? FINISH_FOR_STOP_REASON[this.stopReason ?? ''] ?? 'other';
+    const message = finishReason === 'content-filter' ? refusalMessage(this.stopDetails) : reason === 'error' ? `Claude's answer failed: ${rawReason}` : undefined;
     out.push({
       type: 'finish',
       reason: finishReason,
       usage: this.usage(),
       ...(finishReason === 'stop-sequence' && this.stopSequence !== undefined ? { stopSequence: this.stopSequence } : {}),
       ...((rawReason ?? this.stopReason) ? { rawReason: rawReason ?? this.stopReason } : {}),
+      ...(message ? { message } : {}),
     });
     return out;
   }
@@ -263,6 +271,12 @@ class AnswerReader {
       ...(thinking !== undefined ? { reasoningTokens: thinking } : {}),
     };
   }
+}
+
+/** Claude's refusal in words: its `stop_details` explanation, else the category it named. */
+function refusalMessage(details: Json | undefined): string {
+  if (typeof details?.explanation === 'string' && details.explanation) return `Claude declined to answer: ${details.explanation}`;
+  return `Claude declined to answer${typeof details?.category === 'string' ? ` (${details.category})` : ''}.`;
 }
 
 /** The raw input of a freeform call from its `{"input": "…"}` arguments (the JSON text itself if it is not that shape). */

@@ -5,7 +5,7 @@
  * `RawMessageStreamEvent` and `Message`. Pure.
  */
 import { randomBytes } from 'node:crypto';
-import type { Answer, AssistantPart, FinishReason, StreamEncoder, Usage } from './conversation';
+import type { Answer, AnswerEvent, AssistantPart, Citation, FinishReason, StreamEncoder, Usage } from './conversation';
 import { isRecord } from './anthropic-request';
 
 type Json = Record<string, unknown>;
@@ -21,6 +21,31 @@ export const STOP_REASON_FOR_FINISH: Record<FinishReason, string> = {
   error: 'end_turn',
 };
 
+type Finish = Extract<AnswerEvent, { type: 'finish' }>;
+
+/**
+ * How Messages says why an answer ended: a refusal's explanation in `stop_details` (the field
+ * `@anthropic-ai/sdk` types as `RefusalStopDetails`); any other ending that has a message has no
+ * field for it, so the message becomes the answer's last text. A refusal with nothing else to show
+ * gets that text too, so an empty answer still says why.
+ */
+function endingWords(finish: Finish, saidSomething: boolean): { stopDetails?: Json; text?: string } {
+  if (!finish.message) return {};
+  if (finish.reason === 'content-filter') {
+    return { stopDetails: { type: 'refusal', category: null, explanation: finish.message }, ...(saidSomething ? {} : { text: finish.message }) };
+  }
+  return { text: finish.message };
+}
+
+/** A Gemini grounding citation as Messages' `web_search_result_location` (the index is opaque to clients; ours names the source). */
+const webCitation = (citation: Citation): Json => ({
+  type: 'web_search_result_location',
+  cited_text: citation.citedText,
+  url: citation.url,
+  title: citation.title ?? null,
+  encrypted_index: String(citation.sourceIndex),
+});
+
 /** A message id in Anthropic's shape: `msg_` and the upstream's id, or a random one. */
 function messageId(id: string): string {
   if (id.startsWith('msg_')) return id;
@@ -35,6 +60,12 @@ function wireUsage(usage: Usage): Json {
 }
 
 const sse = (type: string, data: Json): string => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+
+/** A whole text block at `index`. */
+const textBlock = (index: number, text: string): string =>
+  sse('content_block_start', { index, content_block: { type: 'text', text: '' } }) +
+  sse('content_block_delta', { index, delta: { type: 'text_delta', text } }) +
+  sse('content_block_stop', { index });
 
 /** The thinking block that carries a text part's signature (Gemini's), right after the text. */
 const signatureBlock = (index: number, signature: string): string =>
@@ -63,6 +94,8 @@ export function anthropicStreamEncoder({ model }: { model: string }): StreamEnco
   let started = false;
   let finished = false;
   let nextIndex = 0;
+  /** A text or tool_use block was written: a refusal then needs no text of its own. */
+  let saidSomething = false;
   const blocks = new Map<string, EncodedBlock>();
 
   const start = (id: string): string => {
@@ -73,6 +106,7 @@ export function anthropicStreamEncoder({ model }: { model: string }): StreamEnco
   };
   const open = (block: EncodedBlock, contentBlock: Json): string => {
     block.index = nextIndex++;
+    if (block.kind !== 'thinking') saidSomething = true;
     return sse('content_block_start', { index: block.index, content_block: contentBlock });
   };
   const write = (block: EncodedBlock, delta: Json): string => {
@@ -84,14 +118,21 @@ export function anthropicStreamEncoder({ model }: { model: string }): StreamEnco
     blocks.delete(id);
     return block?.index === undefined ? '' : sse('content_block_stop', { index: block.index });
   };
-  const finish = (reason: FinishReason, usage: Usage, stopSequence?: string, rawReason?: string): string => {
+  const finish = (event: Finish): string => {
     finished = true;
+    const { reason, usage, stopSequence, rawReason } = event;
     const closing = [...blocks.keys()].map(close).join('');
     // An upstream failure after the answer started is Anthropic's `error` event: clients report it
     // (and may retry) instead of taking a cut answer for a finished one.
-    if (reason === 'error') return closing + sse('error', { error: { type: 'api_error', message: `The upstream answer failed: ${rawReason ?? 'it ended early'}` } });
-    const delta = { stop_reason: STOP_REASON_FOR_FINISH[reason], stop_sequence: reason === 'stop-sequence' ? (stopSequence ?? null) : null };
-    return closing + sse('message_delta', { delta, usage: wireUsage(usage) }) + sse('message_stop', {});
+    if (reason === 'error') return closing + sse('error', { error: { type: 'api_error', message: event.message ?? `The upstream answer failed: ${rawReason ?? 'it ended early'}` } });
+    const words = endingWords(event, saidSomething);
+    const said = words.text === undefined ? '' : textBlock(nextIndex++, words.text);
+    const delta = {
+      stop_reason: STOP_REASON_FOR_FINISH[reason],
+      stop_sequence: reason === 'stop-sequence' ? (stopSequence ?? null) : null,
+      ...(words.stopDetails ? { stop_details: words.stopDetails } : {}),
+    };
+    return closing + said + sse('message_delta', { delta, usage: wireUsage(usage) }) + sse('message_stop', {});
   };
 
   return {
@@ -124,6 +165,10 @@ export function anthropicStreamEncoder({ model }: { model: string }): StreamEnco
         case 'tool-call-delta':
           if (block?.kind !== 'tool' || !event.delta) return head;
           return head + write(block, { type: 'input_json_delta', partial_json: event.delta });
+        case 'text-citation':
+          // A citation joins its text block (Messages' `citations_delta`); one whose block said nothing is dropped.
+          if (block?.kind !== 'text' || block.index === undefined) return head;
+          return head + sse('content_block_delta', { index: block.index, delta: { type: 'citations_delta', citation: webCitation(event.citation) } });
         case 'text-end': {
           const text = head + close(event.id);
           return event.signature ? text + signatureBlock(nextIndex++, event.signature) : text;
@@ -140,12 +185,12 @@ export function anthropicStreamEncoder({ model }: { model: string }): StreamEnco
         case 'tool-call-end':
           return head + close(event.id);
         case 'finish':
-          return head + finish(event.reason, event.usage, event.stopSequence, event.rawReason);
+          return head + finish(event);
       }
     },
     end() {
       if (finished) return '';
-      return start('') + finish('stop', { inputTokens: 0, outputTokens: 0 });
+      return start('') + finish({ type: 'finish', reason: 'stop', usage: { inputTokens: 0, outputTokens: 0 } });
     },
   };
 }
@@ -154,8 +199,10 @@ export function anthropicStreamEncoder({ model }: { model: string }): StreamEnco
 function contentBlocks(parts: AssistantPart[]): Json[] {
   return parts.flatMap((part): Json[] => {
     switch (part.type) {
-      case 'text':
-        return [{ type: 'text', text: part.text }, ...(part.signature ? [{ type: 'thinking', thinking: '', signature: part.signature }] : [])];
+      case 'text': {
+        const citations = part.citations?.length ? { citations: part.citations.map(webCitation) } : {};
+        return [{ type: 'text', text: part.text, ...citations }, ...(part.signature ? [{ type: 'thinking', thinking: '', signature: part.signature }] : [])];
+      }
       case 'reasoning':
         return [part.redacted !== undefined ? { type: 'redacted_thinking', data: part.redacted } : { type: 'thinking', thinking: part.text, signature: part.signature ?? '' }];
       case 'tool-call':
@@ -167,13 +214,17 @@ function contentBlocks(parts: AssistantPart[]): Json[] {
 /** A whole answer as the Messages JSON, named with the client's `model`. */
 export function renderAnthropicAnswer(answer: Answer, model: string): Json {
   const { reason, usage, stopSequence } = answer.finish;
+  const content = contentBlocks(answer.parts);
+  const words = endingWords(answer.finish, content.some((block) => block.type === 'text' || block.type === 'tool_use'));
+  if (words.text !== undefined) content.push({ type: 'text', text: words.text });
   return {
     id: messageId(answer.id),
     type: 'message',
     role: 'assistant',
     model,
-    content: contentBlocks(answer.parts),
+    content,
     stop_reason: STOP_REASON_FOR_FINISH[reason],
+    ...(words.stopDetails ? { stop_details: words.stopDetails } : {}),
     stop_sequence: reason === 'stop-sequence' ? (stopSequence ?? null) : null,
     usage: wireUsage(usage),
   };

@@ -5,12 +5,12 @@
  * Pure.
  */
 import {
+  EFFORT_NAMES,
   UntranslatableError,
   type AssistantPart,
   type ConversationRequest,
   type FilePart,
   type Message,
-  type ReasoningEffort,
   type ReasoningSettings,
   type Tool,
   type ToolChoice,
@@ -18,6 +18,7 @@ import {
   type UserPart,
 } from './conversation';
 import { definedTool, isAnthropicServerTool } from './anthropic-defined-tools';
+import { fileFromUrl, imageTypeOfUrl } from './file-url';
 
 type Json = Record<string, unknown>;
 
@@ -160,7 +161,7 @@ function userParts(block: unknown, path: string): UserPart[] {
       if (typeof b.text !== 'string') throw new UntranslatableError(`${path}.text`, 'must be a string');
       return [{ type: 'text', text: b.text }];
     case 'image':
-      return [filePart(source, `${path}.source`, mediaTypeOfUrl)];
+      return [filePart(source, `${path}.source`, imageTypeOfUrl)];
     case 'document':
       if (source.type === 'text') return [{ type: 'text', text: String(source.data ?? '') }];
       if (source.type === 'content') return blocksOf(source.content, `${path}.source.content`).flatMap((c, k) => userParts(c, `${path}.source.content[${k}]`));
@@ -174,16 +175,8 @@ function filePart(source: Json, path: string, urlMediaType: (url: string) => str
   if (source.type === 'base64' && typeof source.data === 'string') {
     return { type: 'file', mediaType: String(source.media_type ?? 'application/octet-stream'), data: { base64: source.data } };
   }
-  if (source.type === 'url' && typeof source.url === 'string') return { type: 'file', mediaType: urlMediaType(source.url), data: { url: source.url } };
+  if (source.type === 'url') return fileFromUrl(source.url, `${path}.url`, urlMediaType);
   throw new UntranslatableError(path, `a ${String(source.type)} source (only base64 and url travel upstream)`);
-}
-
-const IMAGE_EXTENSIONS: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp' };
-
-/** An image URL's media type from its extension; `image/*` when it has none we know. */
-function mediaTypeOfUrl(url: string): string {
-  const extension = /\.([a-z0-9]+)(?:[?#]|$)/i.exec(url)?.[1]?.toLowerCase();
-  return (extension && IMAGE_EXTENSIONS[extension]) || 'image/*';
 }
 
 /**
@@ -236,7 +229,8 @@ function fromToolChoice(choice: unknown): ToolChoice {
   }
 }
 
-const EFFORTS: Record<string, ReasoningEffort> = { low: 'low', medium: 'medium', high: 'high', xhigh: 'xhigh', max: 'xhigh' };
+/** Anthropic's effort levels (`output_config.effort`). */
+const ANTHROPIC_EFFORTS = new Set(['low', 'medium', 'high', 'xhigh', 'max']);
 
 /** `thinking` and `output_config.effort` as neutral reasoning settings; none when thinking is off and no effort is given. */
 function fromThinking(thinking: unknown, effort: unknown): ReasoningSettings | undefined {
@@ -249,7 +243,7 @@ function fromThinking(thinking: unknown, effort: unknown): ReasoningSettings | u
     reasoning = { adaptive: true, includeThoughts };
   }
   if (effort === undefined || effort === null) return reasoning;
-  const level = typeof effort === 'string' ? EFFORTS[effort] : undefined;
+  const level = typeof effort === 'string' && ANTHROPIC_EFFORTS.has(effort) ? EFFORT_NAMES.get(effort) : undefined;
   if (!level) throw new UntranslatableError('output_config.effort', `must be low, medium, high, xhigh or max, not ${JSON.stringify(effort)}`);
   return { ...(reasoning ?? { adaptive: true, includeThoughts: false }), effort: level };
 }

@@ -6,6 +6,7 @@
  *
  * Modelled on the Vercel AI SDK's provider-neutral prompt and stream parts.
  */
+import { tooDeepAt, tooDeepMessage } from './json-depth';
 
 /** Text, as typed by a person or written by a model. */
 export interface TextPart {
@@ -16,6 +17,22 @@ export interface TextPart {
    * can send it back (the client codecs put it where their client returns it unchanged).
    */
   signature?: string;
+  /** Web sources the model cited for stretches of this text (answers only; Gemini's grounding). */
+  citations?: Citation[];
+}
+
+/**
+ * A web source cited for a stretch of a text part: `start` and `end` count characters (Unicode
+ * code points) from the start of that part, end exclusive; `citedText` is the stretch itself.
+ */
+export interface Citation {
+  url: string;
+  title?: string;
+  citedText: string;
+  start: number;
+  end: number;
+  /** Which of the answer's sources this is (Gemini's grounding chunk index). */
+  sourceIndex: number;
 }
 
 /** An image or other file, inline (base64) or by URL. */
@@ -91,6 +108,20 @@ export type ToolChoice = { type: 'auto' } | { type: 'none' } | { type: 'required
 
 export type ReasoningEffort = 'none' | 'minimal' | 'low' | 'medium' | 'high' | 'xhigh';
 
+/**
+ * Effort names as clients send them (OpenAI's, and Anthropic's `max`), to the neutral level. A Map:
+ * the name is the client's string, and `"constructor"` must be as unknown as any other.
+ */
+export const EFFORT_NAMES: ReadonlyMap<string, ReasoningEffort> = new Map<string, ReasoningEffort>([
+  ['none', 'none'],
+  ['minimal', 'minimal'],
+  ['low', 'low'],
+  ['medium', 'medium'],
+  ['high', 'high'],
+  ['xhigh', 'xhigh'],
+  ['max', 'xhigh'],
+]);
+
 export interface ReasoningSettings {
   /** An explicit budget (Anthropic `budget_tokens`). */
   budgetTokens?: number;
@@ -129,7 +160,7 @@ export type FinishReason =
   | 'stop-sequence'
   | 'length'
   | 'tool-calls'
-  /** Refused or blocked (safety, recitation, blocklist). */
+  /** Refused or blocked (safety, recitation, blocklist, a blocked prompt). */
   | 'content-filter'
   | 'error'
   | 'other';
@@ -152,6 +183,8 @@ export type AnswerEvent =
   | { type: 'response-start'; id: string; model: string }
   | { type: 'text-start'; id: string }
   | { type: 'text-delta'; id: string; delta: string }
+  /** A source cited for a stretch of the open text part (comes before that part's `text-end`). */
+  | { type: 'text-citation'; id: string; citation: Citation }
   | { type: 'text-end'; id: string; signature?: string }
   | { type: 'reasoning-start'; id: string }
   | { type: 'reasoning-delta'; id: string; delta: string }
@@ -161,7 +194,21 @@ export type AnswerEvent =
   /** A piece of the arguments' JSON text (or of the raw input, for a freeform tool). */
   | { type: 'tool-call-delta'; id: string; delta: string }
   | { type: 'tool-call-end'; id: string }
-  | { type: 'finish'; reason: FinishReason; usage: Usage; stopSequence?: string; /** The upstream's own reason, for logs and errors. */ rawReason?: string };
+  | {
+      type: 'finish';
+      reason: FinishReason;
+      usage: Usage;
+      stopSequence?: string;
+      /** The upstream's own reason, for logs and errors. */
+      rawReason?: string;
+      /**
+       * Why the answer stopped or was blocked, in words for the person reading it (Gemini's
+       * `blockReasonMessage` or `finishMessage`, Claude's refusal explanation). Set for every ending
+       * other than a normal stop, a tool call or the length limit; each client codec says it in its
+       * protocol's own way.
+       */
+      message?: string;
+    };
 
 /** A whole answer, collected from its events (the non-streamed shape every client codec renders). */
 export interface Answer {
@@ -178,6 +225,8 @@ export function collectAnswer(events: Iterable<AnswerEvent>): Answer {
   let finish: Answer['finish'] = { type: 'finish', reason: 'other', usage: { inputTokens: 0, outputTokens: 0 } };
   const parts: AssistantPart[] = [];
   const open = new Map<string, { part: AssistantPart; args?: string }>();
+  /** Text parts by id, closed ones too: a citation may come after its part ended. */
+  const texts = new Map<string, TextPart>();
   for (const event of events) {
     switch (event.type) {
       case 'response-start':
@@ -188,6 +237,7 @@ export function collectAnswer(events: Iterable<AnswerEvent>): Answer {
         const part: TextPart = { type: 'text', text: '' };
         parts.push(part);
         open.set(event.id, { part });
+        texts.set(event.id, part);
         break;
       }
       case 'reasoning-start': {
@@ -200,6 +250,11 @@ export function collectAnswer(events: Iterable<AnswerEvent>): Answer {
         const part: ToolCallPart = { type: 'tool-call', id: event.toolCallId, name: event.name, input: undefined, ...(event.freeform ? { freeform: true } : {}) };
         parts.push(part);
         open.set(event.id, { part, args: '' });
+        break;
+      }
+      case 'text-citation': {
+        const part = texts.get(event.id);
+        if (part) (part.citations ??= []).push(event.citation);
         break;
       }
       case 'text-delta':
@@ -239,14 +294,33 @@ export function collectAnswer(events: Iterable<AnswerEvent>): Answer {
   return { id, model, parts, finish };
 }
 
-/** Tool-call arguments as JSON text to an object; empty text is `{}`, unparsable text is kept as a string. */
-export function parseArguments(text: string): unknown {
+/**
+ * Tool-call arguments as JSON text to an object; empty text is `{}`, unparsable text is kept as a
+ * string. JSON nested deeper than MAX_JSON_DEPTH is a 400 naming `field` when the client sent it,
+ * and kept as text when the upstream did (nothing after this walks it).
+ */
+export function parseArguments(text: string, field?: string): unknown {
   if (!text.trim()) return {};
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     return text;
   }
+  const at = tooDeepAt(value);
+  if (at === undefined) return value;
+  if (field !== undefined) throw new UntranslatableError(field, tooDeepMessage(at));
+  return text;
+}
+
+/** How many characters (Unicode code points) `text` has: a surrogate pair is one. */
+export function codePoints(text: string): number {
+  let count = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit >= 0xd800 && unit <= 0xdbff) count--;
+  }
+  return count;
 }
 
 /** Text of the text parts of a tool result, joined (for upstreams that take a tool result as a string). */

@@ -5,12 +5,12 @@
  */
 import { toolResultText, UntranslatableError } from './conversation';
 import type { AssistantPart, ConversationRequest, FilePart, ReasoningEffort, ToolResultPart, UserPart } from './conversation';
-import { reduceSchema } from './gemini-schema';
-import { fromGemini, signatureFromToolCallId } from './gemini-signature';
+import { reduceSchema, schemaBudget, type SchemaBudget } from './gemini-schema';
+import { fromGemini, signatureFromToolCallId, signUnsignedCalls } from './gemini-signature';
 
 export { reduceSchema } from './gemini-schema';
 export { geminiAnswerDecoder, type GeminiDecoderOptions } from './gemini-answer';
-export { GEMINI_SIGNATURE_PREFIX, signatureFromToolCallId, toolCallIdWithSignature } from './gemini-signature';
+export { GEMINI_SIGNATURE_PREFIX, SKIP_SIGNATURE_VALIDATOR, signatureFromToolCallId, toolCallIdWithSignature } from './gemini-signature';
 
 type Json = Record<string, unknown>;
 type GeminiPart = Json;
@@ -26,6 +26,10 @@ export interface GeminiRequest {
   body: Json;
   /** Client names of hosted tools left out because this model cannot combine them with functions (log one line). */
   dropped: string[];
+  /** Function calls sent back without their thought signature that got Google's sentinel instead (log one line). */
+  unsigned: string[];
+  /** What was cut on the way (a tool schema whose `$ref`s would inline past the budget); one log line each. */
+  notes: string[];
 }
 
 /** A freeform tool (Responses `custom`) is offered to Gemini as a function with one string argument. */
@@ -34,22 +38,24 @@ const FREEFORM_PARAMETERS = { type: 'object', properties: { input: { type: 'stri
 /** Gemini 3 accepts built-in tools (Google Search) beside function declarations; earlier models do not. */
 const isGemini3 = (model: string): boolean => model.startsWith('gemini-3');
 
-export function toGeminiRequest(req: ConversationRequest): GeminiRequest {
+export function toGeminiRequest(req: ConversationRequest, budget: SchemaBudget = schemaBudget()): GeminiRequest {
   const { contents, systemInstruction } = toContents(req);
-  const { tools, dropped } = toTools(req);
+  const unsigned = signUnsignedCalls(contents, req.model);
+  const notes: string[] = [];
+  const { tools, dropped } = toTools(req, budget, notes);
   const body: Json = { contents };
   if (systemInstruction) body.systemInstruction = systemInstruction;
   if (tools.length > 0) body.tools = tools;
   const toolConfig = toToolConfig(req, dropped);
   if (toolConfig) body.toolConfig = toolConfig;
-  const generationConfig = toGenerationConfig(req);
+  const generationConfig = toGenerationConfig(req, budget, notes);
   if (Object.keys(generationConfig).length > 0) body.generationConfig = generationConfig;
-  return { body, dropped };
+  return { body, dropped, unsigned, notes };
 }
 
 /** The `countTokens` body: Vertex takes the contents directly, the Gemini API a whole `generateContentRequest`. */
-export function toGeminiCountTokensRequest(req: ConversationRequest, kind: 'vertex' | 'gemini'): Json {
-  const { contents, systemInstruction, tools } = toGeminiRequest(req).body;
+export function toGeminiCountTokensRequest(req: ConversationRequest, kind: 'vertex' | 'gemini', budget?: SchemaBudget): Json {
+  const { contents, systemInstruction, tools } = toGeminiRequest(req, budget).body;
   const request: Json = { contents };
   if (systemInstruction) request.systemInstruction = systemInstruction;
   if (tools) request.tools = tools;
@@ -132,13 +138,21 @@ function functionResponsesFirst(parts: GeminiPart[]): GeminiPart[] {
   return responses.length === 0 ? parts : [...responses, ...parts.filter((part) => !('functionResponse' in part))];
 }
 
-function toTools(req: ConversationRequest): { tools: Json[]; dropped: string[] } {
+/** A schema reduced against the request's budget, with a note when inlining its `$ref`s was cut short. */
+function reducedSchema(schema: Json, what: string, budget: SchemaBudget, notes: string[]): Json {
+  const cutBefore = budget.cut;
+  const reduced = reduceSchema(schema, budget);
+  if (budget.cut > cutBefore) notes.push(`${what}: $ref definitions nest too deep or inline past ${budget.limits.nodes} nodes; cut to {type: object} there`);
+  return reduced;
+}
+
+function toTools(req: ConversationRequest, budget: SchemaBudget, notes: string[]): { tools: Json[]; dropped: string[] } {
   const declarations: Json[] = [];
   const hosted: string[] = [];
   for (const tool of req.tools) {
     if (tool.type === 'hosted') hosted.push(tool.name);
     else {
-      const parameters = tool.freeform && isEmptyObjectSchema(tool.inputSchema) ? FREEFORM_PARAMETERS : reduceSchema(tool.inputSchema);
+      const parameters = tool.freeform && isEmptyObjectSchema(tool.inputSchema) ? FREEFORM_PARAMETERS : reducedSchema(tool.inputSchema, `the schema of tool ${tool.name}`, budget, notes);
       const declaration: Json = { name: tool.name };
       if (tool.description) declaration.description = tool.description;
       if (!isEmptyObjectSchema(parameters)) declaration.parameters = { ...parameters, type: 'object' };
@@ -171,7 +185,7 @@ function toToolConfig(req: ConversationRequest, dropped: string[]): Json | undef
   return { functionCallingConfig: { mode } };
 }
 
-function toGenerationConfig(req: ConversationRequest): Json {
+function toGenerationConfig(req: ConversationRequest, budget: SchemaBudget, notes: string[]): Json {
   const config: Json = {};
   if (req.maxOutputTokens !== undefined) config.maxOutputTokens = req.maxOutputTokens;
   if (req.temperature !== undefined) config.temperature = req.temperature;
@@ -180,7 +194,7 @@ function toGenerationConfig(req: ConversationRequest): Json {
   if (req.stopSequences && req.stopSequences.length > 0) config.stopSequences = req.stopSequences;
   if (req.responseFormat?.type === 'json') {
     config.responseMimeType = 'application/json';
-    if (req.responseFormat.schema) config.responseSchema = reduceSchema(req.responseFormat.schema);
+    if (req.responseFormat.schema) config.responseSchema = reducedSchema(req.responseFormat.schema, 'the response schema', budget, notes);
   }
   const thinking = toThinkingConfig(req);
   if (thinking) config.thinkingConfig = thinking;

@@ -8,7 +8,7 @@
  * Pure: no I/O.
  */
 import { randomBytes } from 'node:crypto';
-import type { Answer, AnswerEvent, FinishReason, StreamEncoder, Usage } from './conversation';
+import { codePoints, type Answer, type AnswerEvent, type Citation, type FinishReason, type StreamEncoder, type Usage } from './conversation';
 
 type Json = Record<string, unknown>;
 
@@ -41,6 +41,25 @@ function chatFinishReason(reason: FinishReason, calledTools: boolean): ChatFinis
   }
 }
 
+type Finish = Extract<AnswerEvent, { type: 'finish' }>;
+
+/**
+ * How Chat says why an answer ended: a content filter's message is the `refusal`; any other ending
+ * with a message has no field for it, so the message is added to `content` (after a blank line
+ * when there is text before it).
+ */
+function endingWords(finish: Finish, textBefore: boolean): { refusal?: string; content?: string } {
+  if (!finish.message) return {};
+  if (finish.reason === 'content-filter') return { refusal: finish.message };
+  return { content: (textBefore ? '\n\n' : '') + finish.message };
+}
+
+/** A citation as Chat's `url_citation` annotation; `offset` is where its text part starts in `content`, in characters. */
+const urlCitation = (citation: Citation, offset: number): Json => ({
+  type: 'url_citation',
+  url_citation: { url: citation.url, title: citation.title ?? citation.url, start_index: offset + citation.start, end_index: offset + citation.end },
+});
+
 const chatUsage = (usage: Usage) => ({
   prompt_tokens: usage.inputTokens,
   completion_tokens: usage.outputTokens,
@@ -70,6 +89,10 @@ export function chatStreamEncoder(options: ChatStreamOptions): StreamEncoder {
   let finished = false;
   let done = false;
   const toolIndex = new Map<string, number>();
+  /** Characters of `content` written so far, where each text part started, and the annotations so far. */
+  let contentLength = 0;
+  const textStart = new Map<string, number>();
+  const annotations: Json[] = [];
   const chunk = (delta: Json, finishReason: ChatFinishReason | null = null): string =>
     sse({ id, object: 'chat.completion.chunk', created, model: options.model, choices: [{ index: 0, delta, finish_reason: finishReason }] });
   const start = (upstreamId = ''): string => {
@@ -84,8 +107,17 @@ export function chatStreamEncoder(options: ChatStreamOptions): StreamEncoder {
       switch (event.type) {
         case 'response-start':
           return start(event.id);
+        case 'text-start':
+          textStart.set(event.id, contentLength);
+          return start();
         case 'text-delta':
-          return event.delta ? start() + chunk({ content: event.delta }) : '';
+          if (!event.delta) return '';
+          contentLength += codePoints(event.delta);
+          return start() + chunk({ content: event.delta });
+        case 'text-citation':
+          // Sent together before the finish: the SDK's stream helper keeps the last `annotations` it is given.
+          annotations.push(urlCitation(event.citation, textStart.get(event.id) ?? 0));
+          return start();
         case 'reasoning-delta':
           return event.delta ? start() + chunk({ reasoning_content: event.delta }) : '';
         case 'tool-call-start': {
@@ -100,7 +132,12 @@ export function chatStreamEncoder(options: ChatStreamOptions): StreamEncoder {
         }
         case 'finish': {
           finished = true;
-          const head = start() + chunk({}, chatFinishReason(event.reason, toolIndex.size > 0));
+          const words = endingWords(event, contentLength > 0);
+          const said =
+            (annotations.length ? chunk({ annotations }) : '') +
+            (words.refusal !== undefined ? chunk({ refusal: words.refusal }) : '') +
+            (words.content !== undefined ? chunk({ content: words.content }) : '');
+          const head = start() + said + chunk({}, chatFinishReason(event.reason, toolIndex.size > 0));
           if (!options.includeUsage) return head;
           return head + sse({ id, object: 'chat.completion.chunk', created, model: options.model, choices: [], usage: chatUsage(event.usage) });
         }
@@ -120,13 +157,23 @@ export function chatStreamEncoder(options: ChatStreamOptions): StreamEncoder {
 /** A whole answer as one `chat.completion` (`content` null when the model wrote no text). */
 export function renderChatAnswer(answer: Answer, model: string, created = nowSeconds()): Json {
   const text = answer.parts.flatMap((p) => (p.type === 'text' ? [p.text] : []));
+  const annotations: Json[] = [];
+  let offset = 0;
+  for (const part of answer.parts) {
+    if (part.type !== 'text') continue;
+    for (const citation of part.citations ?? []) annotations.push(urlCitation(citation, offset));
+    offset += codePoints(part.text);
+  }
+  const words = endingWords(answer.finish, offset > 0);
+  if (words.content !== undefined) text.push(words.content);
   const reasoning = answer.parts.flatMap((p) => (p.type === 'reasoning' && p.text ? [p.text] : []));
   const toolCalls = answer.parts.flatMap((p) =>
     p.type === 'tool-call'
       ? [{ id: p.id, type: 'function', function: { name: p.name, arguments: typeof p.input === 'string' ? p.input : JSON.stringify(p.input ?? {}) } }]
       : [],
   );
-  const message: Json = { role: 'assistant', content: text.length ? text.join('') : null, refusal: null };
+  const message: Json = { role: 'assistant', content: text.length ? text.join('') : null, refusal: words.refusal ?? null };
+  if (annotations.length) message.annotations = annotations;
   if (reasoning.length) message.reasoning_content = reasoning.join('\n\n');
   if (toolCalls.length) message.tool_calls = toolCalls;
   return {

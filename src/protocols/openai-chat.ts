@@ -7,11 +7,13 @@
  * `ChatCompletionCreateParams`. Tool call ids pass through unchanged (Gemini's signatures ride in
  * them). Pure: no I/O.
  */
+import { fileFromUrl, fromDataUrl, imageTypeOfUrl } from './file-url';
+import { tooDeepAt, tooDeepMessage } from './json-depth';
 import {
+  EFFORT_NAMES,
   UntranslatableError,
   type AssistantPart,
   type ConversationRequest,
-  type FilePart,
   type Message,
   type ReasoningEffort,
   type Tool,
@@ -146,38 +148,15 @@ function userParts(content: unknown, path: string): UserPart[] {
       }
       case 'file': {
         const file = isRecord(p.file) ? p.file : {};
-        if (typeof file.file_data !== 'string') {
-          throw new UntranslatableError(`${at}.file`, 'only inline file_data travels upstream (an uploaded file_id cannot be read there)');
+        if (typeof file.file_data !== 'string' || !/^data:/i.test(file.file_data)) {
+          throw new UntranslatableError(`${at}.file`, 'only inline file_data (a data: URL) travels upstream (an uploaded file_id cannot be read there)');
         }
-        return fileFromUrl(file.file_data, `${at}.file.file_data`, () => undefined);
+        return fromDataUrl(file.file_data, `${at}.file.file_data`);
       }
       default:
         throw new UntranslatableError(`${at}.type`, `a ${JSON.stringify(p.type)} part has no counterpart upstream`);
     }
   });
-}
-
-/** A `data:` URL as inline bytes with its media type, an http(s) URL as a reference. */
-function fileFromUrl(url: unknown, path: string, urlMediaType: (url: string) => string | undefined): FilePart {
-  if (typeof url !== 'string') throw new UntranslatableError(path, 'must be a string');
-  const data = /^data:([^;,]*)((?:;[^;,]*)*),(.*)$/s.exec(url);
-  if (data) {
-    const [, mediaType, params, payload] = data as unknown as [string, string, string, string];
-    if (!mediaType) throw new UntranslatableError(path, 'a data: URL needs a media type');
-    const base64 = params.split(';').includes('base64') ? payload : Buffer.from(decodeURIComponent(payload)).toString('base64');
-    return { type: 'file', mediaType, data: { base64 } };
-  }
-  const mediaType = /^https?:\/\//i.test(url) ? urlMediaType(url) : undefined;
-  if (!mediaType) throw new UntranslatableError(path, 'must be a data: URL or an http(s) image URL');
-  return { type: 'file', mediaType, data: { url } };
-}
-
-const IMAGE_TYPES: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp', heic: 'image/heic', heif: 'image/heif' };
-
-/** An image URL's media type from its extension; `image/*` when the extension does not say. */
-function imageTypeOfUrl(url: string): string {
-  const extension = /\.([a-z0-9]+)(?:[?#]|$)/i.exec(url)?.[1]?.toLowerCase();
-  return (extension && IMAGE_TYPES[extension]) || 'image/*';
 }
 
 /** Reasoning (`reasoning_content`, as DeepSeek-style clients return it) first, then text, then the calls. */
@@ -219,6 +198,8 @@ function parseToolArguments(text: unknown, path: string): Json {
     throw new UntranslatableError(path, 'is not valid JSON');
   }
   if (!isRecord(input)) throw new UntranslatableError(path, 'must be a JSON object');
+  const at = tooDeepAt(input);
+  if (at !== undefined) throw new UntranslatableError(path, tooDeepMessage(at));
   return input;
 }
 
@@ -298,10 +279,8 @@ function fromResponseFormat(format: unknown): ConversationRequest['responseForma
   throw new UntranslatableError('response_format.type', `must be text, json_object or json_schema, not ${JSON.stringify(f.type)}`);
 }
 
-const EFFORTS: Record<string, ReasoningEffort> = { none: 'none', minimal: 'minimal', low: 'low', medium: 'medium', high: 'high', xhigh: 'xhigh', max: 'xhigh' };
-
 function fromEffort(effort: unknown): ReasoningEffort {
-  const value = typeof effort === 'string' ? EFFORTS[effort] : undefined;
-  if (!value) throw new UntranslatableError('reasoning_effort', `must be one of ${Object.keys(EFFORTS).join(', ')}, not ${JSON.stringify(effort)}`);
+  const value = typeof effort === 'string' ? EFFORT_NAMES.get(effort) : undefined;
+  if (!value) throw new UntranslatableError('reasoning_effort', `must be one of ${[...EFFORT_NAMES.keys()].join(', ')}, not ${JSON.stringify(effort)}`);
   return value;
 }

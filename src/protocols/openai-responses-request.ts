@@ -8,19 +8,20 @@
  * is refused with the field named, so the client sends the whole input instead.
  */
 import {
+  EFFORT_NAMES,
   parseArguments,
   UntranslatableError,
   type AssistantPart,
   type ConversationRequest,
   type FilePart,
   type Message,
-  type ReasoningEffort,
   type ReasoningSettings,
   type ResponseFormat,
   type TextPart,
   type ToolResultPart,
   type UserPart,
 } from './conversation';
+import { fileFromUrl, fromDataUrl, mediaTypeOfName } from './file-url';
 import { REDACTED_PREFIX, type ResponsesAnswerOptions } from './openai-responses-stream';
 import { fromToolChoice, fromTools, isRecord, stringOf, typeOf, type ToolTable } from './openai-responses-tools';
 
@@ -38,8 +39,6 @@ export interface ResponsesRequest {
 }
 
 const STATELESS = 'tokenpool is stateless: send the whole conversation in input (store: false)';
-
-const EFFORTS: Record<string, ReasoningEffort> = { none: 'none', minimal: 'minimal', low: 'low', medium: 'medium', high: 'high', xhigh: 'xhigh', max: 'xhigh' };
 
 /**
  * A `responses.create` body as the neutral request for `model` (the upstream model, aliases
@@ -115,8 +114,10 @@ function fromReasoning(value: unknown): ReasoningSettings | undefined {
   if (!isRecord(value)) return undefined;
   const summary = value.summary ?? value.generate_summary;
   const settings: ReasoningSettings = { includeThoughts: summary === 'auto' || summary === 'concise' || summary === 'detailed' };
-  const effort = typeof value.effort === 'string' ? EFFORTS[value.effort] : undefined;
-  if (effort) settings.effort = effort;
+  if (value.effort === undefined || value.effort === null) return settings;
+  const effort = typeof value.effort === 'string' ? EFFORT_NAMES.get(value.effort) : undefined;
+  if (!effort) throw new UntranslatableError('reasoning.effort', `must be one of ${[...EFFORT_NAMES.keys()].join(', ')}, not ${JSON.stringify(value.effort)}`);
+  settings.effort = effort;
   return settings;
 }
 
@@ -165,7 +166,7 @@ function fromInput(input: unknown, tools: ToolTable, notes: string[]): Message[]
         const callId = requireString(item.call_id, `${path}.call_id`);
         const name = tools.neutralName(requireString(item.name, `${path}.name`), stringOf(item.namespace));
         callNames.set(callId, name);
-        if (type === 'function_call') return assistant({ type: 'tool-call', id: callId, name, input: parseArguments(stringOf(item.arguments) ?? '') });
+        if (type === 'function_call') return assistant({ type: 'tool-call', id: callId, name, input: parseArguments(stringOf(item.arguments) ?? '', `${path}.arguments`) });
         return assistant({ type: 'tool-call', id: callId, name, input: stringOf(item.input) ?? '', freeform: true });
       }
       case 'function_call_output':
@@ -259,52 +260,13 @@ function fromReasoningItem(item: Json): AssistantPart {
   return { type: 'reasoning', text, ...(encrypted ? { signature: encrypted } : {}) };
 }
 
-const MEDIA_TYPES: Record<string, string> = {
-  png: 'image/png',
-  jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  gif: 'image/gif',
-  webp: 'image/webp',
-  heic: 'image/heic',
-  heif: 'image/heif',
-  pdf: 'application/pdf',
-  txt: 'text/plain',
-  md: 'text/markdown',
-  csv: 'text/csv',
-  json: 'application/json',
-};
-
-/** A media type from a file name or URL path's extension. */
-function mediaTypeOf(name: string): string | undefined {
-  const extension = /\.([A-Za-z0-9]+)$/.exec(name.split(/[?#]/)[0])?.[1]?.toLowerCase();
-  return extension ? MEDIA_TYPES[extension] : undefined;
-}
-
-/** A `data:` URL as inline data (base64 or percent-encoded). */
-function fromDataUrl(url: string): FilePart | undefined {
-  const match = /^data:([^;,]*)((?:;[^;,]*)*),(.*)$/s.exec(url);
-  if (!match) return undefined;
-  let base64 = match[3];
-  if (!match[2].split(';').includes('base64')) {
-    try {
-      base64 = Buffer.from(decodeURIComponent(match[3])).toString('base64');
-    } catch {
-      return undefined;
-    }
-  }
-  return { type: 'file', mediaType: match[1] || 'text/plain', data: { base64 } };
-}
-
 const UPLOADED = 'files uploaded to OpenAI cannot be read here: send the content inline (a data: URL) or by URL';
 
 /** `input_image`: a `data:` URL inline, an http(s) URL by reference (media type from its extension, else JPEG). */
 function imagePart(part: Json, path: string): FilePart {
   const url = stringOf(part.image_url);
   if (url === undefined) throw new UntranslatableError(`${path}.file_id`, UPLOADED);
-  const inline = url.startsWith('data:') ? fromDataUrl(url) : undefined;
-  if (inline) return inline;
-  if (!/^https?:\/\//i.test(url)) throw new UntranslatableError(`${path}.image_url`, 'must be a data: URL or an http(s) URL');
-  return { type: 'file', mediaType: mediaTypeOf(url) ?? 'image/jpeg', data: { url } };
+  return fileFromUrl(url, `${path}.image_url`, (u) => mediaTypeOfName(u) ?? 'image/jpeg');
 }
 
 /** `input_file`: `file_data` (a data: URL, or base64 named by `filename`) or `file_url`. */
@@ -312,17 +274,12 @@ function filePart(part: Json, path: string): FilePart {
   const filename = stringOf(part.filename) ?? '';
   const data = stringOf(part.file_data);
   if (data !== undefined) {
-    const inline = data.startsWith('data:') ? fromDataUrl(data) : undefined;
-    if (inline) return inline;
-    const mediaType = mediaTypeOf(filename);
+    if (/^data:/i.test(data)) return fromDataUrl(data, `${path}.file_data`);
+    const mediaType = mediaTypeOfName(filename);
     if (!mediaType) throw new UntranslatableError(`${path}.filename`, 'the file type cannot be told: send file_data as a data: URL');
     return { type: 'file', mediaType, data: { base64: data } };
   }
   const url = stringOf(part.file_url);
-  if (url !== undefined) {
-    const mediaType = mediaTypeOf(filename) ?? mediaTypeOf(url);
-    if (!mediaType) throw new UntranslatableError(`${path}.file_url`, 'the file type cannot be told from its name: send file_data as a data: URL');
-    return { type: 'file', mediaType, data: { url } };
-  }
+  if (url !== undefined) return fileFromUrl(url, `${path}.file_url`, (u) => mediaTypeOfName(filename) ?? mediaTypeOfName(u));
   throw new UntranslatableError(`${path}.file_id`, UPLOADED);
 }

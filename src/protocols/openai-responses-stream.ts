@@ -6,7 +6,7 @@
  * random item ids and the clock (both replaceable).
  */
 import { randomBytes } from 'node:crypto';
-import { parseArguments, type Answer, type AnswerEvent, type AssistantPart, type FinishReason, type StreamEncoder, type Usage } from './conversation';
+import { parseArguments, type Answer, type AnswerEvent, type AssistantPart, type Citation, type FinishReason, type StreamEncoder, type Usage } from './conversation';
 
 type Json = Record<string, unknown>;
 
@@ -54,15 +54,15 @@ export function responsesUsage(usage: Usage): Json {
 
 type Ending = Pick<Json, 'status' | 'error' | 'incomplete_details'> & { event: string };
 
-/** How a neutral finish ends the response: completed, incomplete with the reason, or failed. */
-export function responsesEnding(reason: FinishReason, rawReason?: string): Ending {
+/** How a neutral finish ends the response: completed, incomplete with the reason, or failed (with the finish's message when it has one). */
+export function responsesEnding(reason: FinishReason, rawReason?: string, message?: string): Ending {
   switch (reason) {
     case 'length':
       return { event: 'response.incomplete', status: 'incomplete', error: null, incomplete_details: { reason: 'max_output_tokens' } };
     case 'content-filter':
       return { event: 'response.incomplete', status: 'incomplete', error: null, incomplete_details: { reason: 'content_filter' } };
     case 'error':
-      return { event: 'response.failed', status: 'failed', incomplete_details: null, error: { code: 'server_error', message: `the model stopped: ${rawReason ?? 'error'}` } };
+      return { event: 'response.failed', status: 'failed', incomplete_details: null, error: { code: 'server_error', message: message ?? `the model stopped: ${rawReason ?? 'error'}` } };
     default:
       return { event: 'response.completed', status: 'completed', error: null, incomplete_details: null };
   }
@@ -76,15 +76,38 @@ export function freeformInput(input: unknown): string {
   return value === undefined ? '' : JSON.stringify(value);
 }
 
-const outputText = (text: string): Json => ({ type: 'output_text', text, annotations: [] });
+const outputText = (text: string, annotations: Json[] = []): Json => ({ type: 'output_text', text, annotations });
 
-export const messageItem = (id: string, text: string, status: string): Json => ({
+const refusalPart = (refusal: string): Json => ({ type: 'refusal', refusal });
+
+export const messageItem = (id: string, text: string, status: string, annotations?: Json[]): Json => ({
   id,
   type: 'message',
   status,
   role: 'assistant',
-  content: text ? [outputText(text)] : [],
+  content: text ? [outputText(text, annotations)] : [],
 });
+
+/** A citation as a Responses `url_citation` annotation (offsets in characters of the message's text). */
+const urlCitation = (citation: Citation): Json => ({
+  type: 'url_citation',
+  url: citation.url,
+  title: citation.title ?? citation.url,
+  start_index: citation.start,
+  end_index: citation.end,
+});
+
+type Finish = Extract<AnswerEvent, { type: 'finish' }>;
+
+/**
+ * How Responses says why an answer ended, beside `incomplete_details` / `error`: a content
+ * filter's message is a message item with a `refusal` part; any other ending with a message (not a
+ * failure, whose `error.message` says it) is a message item with that text.
+ */
+function endingWords(finish: Finish): { refusal?: string; text?: string } {
+  if (!finish.message || finish.reason === 'error') return {};
+  return finish.reason === 'content-filter' ? { refusal: finish.message } : { text: finish.message };
+}
 
 /** A reasoning item: the summary text, and the signature (or redacted data) when the client asked for them. */
 export function reasoningItem(id: string, text: string, encrypted: string | undefined): Json {
@@ -150,6 +173,8 @@ interface OpenPart {
   tool?: ResponsesToolName;
   /** A call the upstream already marked freeform: its deltas are the raw input, not JSON around it. */
   raw?: boolean;
+  /** For a text: its `url_citation` annotations so far. */
+  annotations?: Json[];
 }
 
 /**
@@ -202,8 +227,8 @@ export function responsesStreamEncoder(options: ResponsesAnswerOptions): StreamE
     let out = '';
     if (part.text) {
       out += sse('response.output_text.done', { ...where(part), content_index: 0, text: part.text, logprobs: [] });
-      out += sse('response.content_part.done', { ...where(part), content_index: 0, part: outputText(part.text) });
-      out += done(part, messageItem(part.itemId, part.text, status));
+      out += sse('response.content_part.done', { ...where(part), content_index: 0, part: outputText(part.text, part.annotations) });
+      out += done(part, messageItem(part.itemId, part.text, status, part.annotations));
     }
     const encrypted = encryptedFor(options, signature);
     if (encrypted !== undefined) {
@@ -244,12 +269,32 @@ export function responsesStreamEncoder(options: ResponsesAnswerOptions): StreamE
     if (part.kind === 'reasoning') return endReasoning(part, signature, redacted);
     return endCall(part, status);
   };
-  const finish = (ending: Ending, usage?: Usage): string => {
+  /** The message item that says why the answer ended: a refusal part, or text. */
+  const sayEnding = (words: { refusal?: string; text?: string }): string => {
+    if (words.refusal === undefined && words.text === undefined) return '';
+    const part: OpenPart = { kind: 'text', itemId: makeId('msg'), text: '' };
+    if (words.text !== undefined) {
+      const opening = addText(part);
+      part.text = words.text;
+      return opening + sse('response.output_text.delta', { ...where(part), content_index: 0, delta: words.text, logprobs: [] }) + endText(part, 'completed');
+    }
+    const refusal = words.refusal!;
+    const item = { ...messageItem(part.itemId, '', 'completed'), content: [refusalPart(refusal)] };
+    return (
+      add(part, messageItem(part.itemId, '', 'in_progress')) +
+      sse('response.content_part.added', { ...where(part), content_index: 0, part: refusalPart('') }) +
+      sse('response.refusal.delta', { ...where(part), content_index: 0, delta: refusal }) +
+      sse('response.refusal.done', { ...where(part), content_index: 0, refusal }) +
+      sse('response.content_part.done', { ...where(part), content_index: 0, part: refusalPart(refusal) }) +
+      done(part, item)
+    );
+  };
+  const finish = (ending: Ending, usage?: Usage, words: { refusal?: string; text?: string } = {}): string => {
     finished = true;
     const status = ending.status === 'completed' ? 'completed' : 'incomplete';
     const closing = [...open.keys()].map((partId) => close(partId, status)).join('');
     const { event, ...fields } = ending;
-    return closing + sse(event, { response: snapshot(fields, usage) });
+    return closing + sayEnding(words) + sse(event, { response: snapshot(fields, usage) });
   };
 
   const step = (event: AnswerEvent): string => {
@@ -288,6 +333,13 @@ export function responsesStreamEncoder(options: ResponsesAnswerOptions): StreamE
         if (!part.tool!.freeform) return sse('response.function_call_arguments.delta', { ...where(part), delta: event.delta });
         return part.raw ? sse('response.custom_tool_call_input.delta', { ...where(part), delta: event.delta }) : '';
       }
+      case 'text-citation': {
+        if (part?.kind !== 'text' || part.index === undefined) return '';
+        const annotation = urlCitation(event.citation);
+        const annotations = (part.annotations ??= []);
+        annotations.push(annotation);
+        return sse('response.output_text.annotation.added', { ...where(part), content_index: 0, annotation_index: annotations.length - 1, annotation });
+      }
       case 'text-end':
         return close(event.id, 'completed', event.signature);
       case 'reasoning-end':
@@ -295,7 +347,7 @@ export function responsesStreamEncoder(options: ResponsesAnswerOptions): StreamE
       case 'tool-call-end':
         return close(event.id, 'completed');
       case 'finish':
-        return finish(responsesEnding(event.reason, event.rawReason), event.usage);
+        return finish(responsesEnding(event.reason, event.rawReason, event.message), event.usage, endingWords(event));
     }
   };
 
@@ -318,8 +370,9 @@ function outputItems(parts: AssistantPart[], options: ResponsesAnswerOptions, ma
     switch (part.type) {
       case 'text': {
         const encrypted = encryptedFor(options, part.signature);
+        const annotations = part.citations?.map(urlCitation);
         return [
-          ...(part.text ? [messageItem(makeId('msg'), part.text, 'completed')] : []),
+          ...(part.text ? [messageItem(makeId('msg'), part.text, 'completed', annotations)] : []),
           ...(encrypted === undefined ? [] : [reasoningItem(makeId('rs'), '', encrypted)]),
         ];
       }
@@ -340,7 +393,11 @@ function outputItems(parts: AssistantPart[], options: ResponsesAnswerOptions, ma
 /** A whole answer as the response object `responses.create` returns when not streamed. */
 export function renderResponsesAnswer(answer: Answer, options: ResponsesAnswerOptions): Json {
   const makeId = options.makeId ?? randomId;
-  const { event: _event, ...ending } = responsesEnding(answer.finish.reason, answer.finish.rawReason);
+  const { event: _event, ...ending } = responsesEnding(answer.finish.reason, answer.finish.rawReason, answer.finish.message);
   const createdAt = Math.floor((options.now ?? Date.now)() / 1000);
-  return responseObject(options, makeId('resp'), createdAt, outputItems(answer.parts, options, makeId), ending, answer.finish.usage);
+  const output = outputItems(answer.parts, options, makeId);
+  const words = endingWords(answer.finish);
+  if (words.text !== undefined) output.push(messageItem(makeId('msg'), words.text, 'completed'));
+  if (words.refusal !== undefined) output.push({ ...messageItem(makeId('msg'), '', 'completed'), content: [refusalPart(words.refusal)] });
+  return responseObject(options, makeId('resp'), createdAt, output, ending, answer.finish.usage);
 }

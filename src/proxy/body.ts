@@ -4,6 +4,7 @@
  * `Connection: close`, so the rest is never buffered.
  */
 import type { IncomingMessage } from 'node:http';
+import { tooDeepAt, MAX_JSON_DEPTH } from '../protocols/json-depth';
 import { HttpError } from './errors';
 
 const tooLarge = (limit: number): HttpError =>
@@ -53,7 +54,11 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-/** The body as a JSON object, or 400 in the caller's shape. */
+/**
+ * The body as a JSON object, or 400 in the caller's shape. Nesting deeper than MAX_JSON_DEPTH is a
+ * 400 naming where, checked here, before any route walks the value (a recursive walk of a value
+ * nested thousands deep runs out of stack).
+ */
 export function parseJsonObject(body: Buffer): Record<string, unknown> {
   let parsed: unknown;
   try {
@@ -63,6 +68,10 @@ export function parseJsonObject(body: Buffer): Record<string, unknown> {
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new HttpError(400, 'Request body must be a JSON object', { reason: 'invalid_json' });
+  }
+  const at = tooDeepAt(parsed);
+  if (at !== undefined) {
+    throw new HttpError(400, `Request body nests JSON deeper than ${MAX_JSON_DEPTH} levels, at ${at} (the proxy's limit)`, { reason: 'json_too_deep' });
   }
   return parsed as Record<string, unknown>;
 }

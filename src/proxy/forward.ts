@@ -6,17 +6,19 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { Config } from '../core/config';
 import { CancelledError, OAuthError } from '../core/errors';
-import { parseGoogleError, parseRetryDelay, type Outcome } from '../core/failover';
+import { parseGoogleError, parseRetryDelay, type Decision, type Outcome } from '../core/failover';
 import type { Logger } from '../core/log';
 import type { Availability, Lease, TokenPool } from '../core/pool';
 import type { UsageLedger } from '../core/usage/ledger';
-import { HttpError, upstreamMessage } from './errors';
+import type { ClientSignal } from './clientSignal';
+import { HttpError, redact, redactedGoogleError, upstreamMessage } from './errors';
 import { clientHeaders, upstreamHeaders } from './headers';
 import { RequestTrace, type ClientInfo } from './requestTrace';
-import { sendTranslatedAnswer, type AnswerTranslation } from './translatedAnswer';
+import { sendTranslatedAnswer, UpstreamAnswerError, type AnswerTranslation } from './translatedAnswer';
+import { splitUpstreamUrl } from './urlSplit';
 import { checkModel, type Upstream, type UpstreamOp, type UpstreamTarget } from './upstream/target';
 
 export interface ForwardCall {
@@ -42,9 +44,11 @@ export interface ForwardDeps {
 export interface Exchange {
   headers: IncomingHttpHeaders;
   body: Record<string, unknown>;
+  /** The body's bytes as the client sent them: what a native call without a body of its own forwards, where the upstream takes it unchanged. */
+  raw?: Buffer;
   res: ServerResponse;
   /** Aborted when the client goes away: cancels the wait, the upstream request and the stream. */
-  signal: AbortSignal;
+  signal: ClientSignal;
   /** The client's protocol and model, for the request's record. */
   client?: ClientInfo;
 }
@@ -54,6 +58,8 @@ interface Failure {
   status: number;
   message: string;
   retryAfterS?: number;
+  /** Google's error JSON, whole and redacted: what a native Gemini route answers (DESIGN section 5). */
+  googleBody?: string;
 }
 
 /**
@@ -101,9 +107,10 @@ async function attemptLoop(deps: ForwardDeps, exchange: Exchange, call: ForwardC
     if (!lease) {
       // Nothing eligible: wait once for the earliest cooldown, unless an account has already answered.
       if (last || waited) break;
+      throwIfModelMissing(deps, op.model);
       waited = true;
       const waitMs = cooldownWaitMs(deps.pool.availability(op.model), deps.config.routing.max_wait_s, Date.now());
-      if (waitMs !== undefined && (await deps.pool.waitForEligible(op.model, waitMs, exchange.signal))) continue;
+      if (waitMs !== undefined && (await deps.pool.waitForEligible(op.model, waitMs, exchange.signal.abortSignal))) continue;
       break;
     }
     attempts++;
@@ -127,7 +134,7 @@ async function attemptAccount(deps: ForwardDeps, exchange: Exchange, call: Forwa
   let token = lease.accessToken;
   let already401 = false;
   for (;;) {
-    const target = deps.upstream.target(op, call.body ?? exchange.body, lease);
+    const target = deps.upstream.target(op, call.body ?? exchange.body, lease, call.body ? undefined : exchange.raw);
     const sent = await send(deps, exchange, target, token);
     if (!sent.ok) {
       throwIfClientGone(exchange.signal);
@@ -144,12 +151,14 @@ async function attemptAccount(deps: ForwardDeps, exchange: Exchange, call: Forwa
     }
     const outcome = await classify(response);
     const decision = deps.pool.report(lease.accountId, op.model, outcome, { already401 });
+    const names = accountNames(deps, lease);
     const failure: Failure = {
       status: response.statusCode,
-      message: upstreamMessage(outcome.text, response.statusCode, [lease.email]),
-      retryAfterS: response.statusCode === 429 ? parseRetryDelay(outcome.googleError ?? null, outcome.retryAfterHeader ?? null) : undefined,
+      message: upstreamMessage(outcome.text, response.statusCode, names),
+      retryAfterS: retryHint(outcome, decision),
+      googleBody: isNative(call) ? redactedGoogleError(outcome.text, names) : undefined,
     };
-    if (response.statusCode === 429) trace?.rateLimited(lease.email, outcome.googleError, failure.retryAfterS);
+    if (response.statusCode === 429) trace?.rateLimited(lease.email, outcome.googleError, parseRetryDelay(outcome.googleError ?? null, outcome.retryAfterHeader ?? null));
     if (decision.action === 'retry_same' && !already401) {
       already401 = true;
       const refreshed = await refreshAfter401(deps, lease, op.model);
@@ -161,17 +170,36 @@ async function attemptAccount(deps: ForwardDeps, exchange: Exchange, call: Forwa
   }
 }
 
+/** What an upstream error must not show of the account: its email, and its project id (as `<project>`). */
+function accountNames(deps: ForwardDeps, lease: Pick<Lease, 'email' | 'projectId'>): [string, string][] {
+  const project = lease.projectId || deps.config.upstream.project_id;
+  return [[lease.email, '<account>'], ...(project ? [[project, '<project>'] as [string, string]] : [])];
+}
+
+/** A Gemini call passed through byte for byte (no translation): its errors go back as Google wrote them. */
+const isNative = (call: ForwardCall): boolean => call.op.api === 'gemini' && call.answer === undefined;
+
+/**
+ * How long the client should wait, for the `retry-after` header: after a 429 the cooldown the pool
+ * chose for this account and model (Google's RetryInfo, the per-day quota's reset, or the backoff),
+ * otherwise Google's own hint if it gave one.
+ */
+function retryHint(outcome: Extract<Outcome, { kind: 'http' }>, decision: Decision): number | undefined {
+  if (outcome.status === 429 && decision.cooldown) return decision.cooldown.seconds;
+  return parseRetryDelay(outcome.googleError ?? null, outcome.retryAfterHeader ?? null);
+}
+
 type Sent = { ok: true; response: Dispatcher.ResponseData } | { ok: false; detail: string; timeout: boolean };
 
 /** The upstream request with the account's token; a connection error or timeout before headers is a value, not a throw. */
 async function send(deps: ForwardDeps, exchange: Exchange, target: UpstreamTarget, token: string): Promise<Sent> {
   const timeoutMs = deps.config.proxy.request_timeout_s * 1000;
   try {
-    const response = await request(target.url, {
+    const response = await deps.dispatcher.request({
+      ...splitUpstreamUrl(target.url),
       method: 'POST',
       headers: upstreamHeaders(exchange.headers, token, target.headers),
       body: target.body,
-      dispatcher: deps.dispatcher,
       signal: exchange.signal,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
@@ -279,11 +307,22 @@ async function streamToClient(
     const detail = describeNetworkError(err);
     // A network error is the account's connection; anything else is the answer itself (a translation that failed).
     const network = typeof (err as { code?: unknown }).code === 'string';
+    if (call.answer && !network && !(err instanceof UpstreamAnswerError)) throw translationFailed(deps, op, err, res.headersSent);
     deps.log.warn(`[proxy] upstream ${network ? 'stream' : 'answer'} from ${lease.email} failed after it started: ${detail}`);
     if (network) deps.pool.report(lease.accountId, op.model, { kind: 'network', detail });
     if (!res.headersSent) throw new HttpError(502, `Upstream answer was cut short: ${detail}`, { reason: 'upstream_error' });
     throw err;
   }
+}
+
+/**
+ * Translating a good answer failed: our fault, not the account's. Logged as an internal error, never
+ * reported to the pool (no cooldown), answered 500 if nothing was sent yet (else the response is cut).
+ */
+function translationFailed(deps: ForwardDeps, op: UpstreamOp, err: unknown, headersSent: boolean): unknown {
+  deps.log.error(`[proxy] translating the ${op.model} answer failed (an internal error, not the account's): ${(err as Error).stack ?? String(err)}`);
+  if (headersSent) return err;
+  return new HttpError(500, 'Internal proxy error while translating the answer (see the Token Pool log)', { reason: 'internal_error' });
 }
 
 /**
@@ -337,14 +376,26 @@ export function cooldownWaitMs(a: Availability, maxWaitS: number, nowMs: number)
   return Math.min(maxWaitS * 1000, Math.max(0, untilMs) + 250);
 }
 
-function throwIfClientGone(signal: AbortSignal): void {
+function throwIfClientGone(signal: ClientSignal): void {
   if (signal.aborted) throw new CancelledError('client closed the connection');
+}
+
+/**
+ * Every eligible account has answered 404 for this model (its project lacks it): Google's message at
+ * once, in the client's shape, rather than a 503 that blames cooling accounts for the next hour.
+ */
+function throwIfModelMissing(deps: ForwardDeps, model: string): void {
+  const missing = deps.pool.modelMissingEverywhere(model);
+  if (!missing) return;
+  const names = accountNames(deps, { email: missing.email, projectId: missing.projectId });
+  throw new HttpError(404, redact(missing.message, names), { reason: 'model_not_found' });
 }
 
 function upstreamFailure(failure: Failure): HttpError {
   return new HttpError(failure.status, failure.message, {
     reason: 'upstream_error',
     headers: failure.retryAfterS !== undefined ? { 'retry-after': String(Math.ceil(failure.retryAfterS)) } : {},
+    body: failure.googleBody,
   });
 }
 

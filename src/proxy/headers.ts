@@ -21,31 +21,40 @@ const PROXY_OWNED = new Set([
   'host', 'content-length', 'content-type', 'accept-encoding', 'x-goog-user-project', 'origin', 'referer', SESSION_HEADER,
 ]);
 
+/** Every header name dropped whatever the client's Connection header says: one lookup per header. */
+const DROPPED = new Set([...HOP_BY_HOP, ...CLIENT_CREDENTIALS, ...PROXY_OWNED]);
+
+/** Built as one object, with no Set per request unless Connection names more than `keep-alive` (BENCHMARKS.md). */
 export function upstreamHeaders(
   client: IncomingHttpHeaders,
   accessToken: string,
   extra: Record<string, string>,
 ): Record<string, string> {
-  const named = new Set(
-    String(client.connection ?? '')
+  const named = connectionNamed(client.connection);
+  const out: Record<string, string> = {}; // a header named __proto__ is dropped: assigning a string to it is a no-op
+  for (const name in client) {
+    const value = client[name];
+    const key = name.toLowerCase();
+    if (value === undefined || DROPPED.has(key) || named?.has(key)) continue;
+    out[key] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  for (const name in extra) out[name] = extra[name];
+  out.authorization = `Bearer ${accessToken}`;
+  out['content-type'] = 'application/json';
+  // Chunks must pass through as they arrive: no compression to buffer behind.
+  out['accept-encoding'] = 'identity';
+  return out;
+}
+
+/** The header names a Connection header lists (hop-by-hop too); undefined for none or only `keep-alive`, which is dropped anyway. */
+function connectionNamed(connection: string | undefined): Set<string> | undefined {
+  if (!connection || connection === 'keep-alive') return undefined;
+  return new Set(
+    connection
       .split(',')
       .map((h) => h.trim().toLowerCase())
       .filter(Boolean),
   );
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(client)) {
-    const key = name.toLowerCase();
-    if (value === undefined || HOP_BY_HOP.has(key) || named.has(key) || CLIENT_CREDENTIALS.has(key) || PROXY_OWNED.has(key)) continue;
-    out[key] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return {
-    ...out,
-    ...extra,
-    authorization: `Bearer ${accessToken}`,
-    'content-type': 'application/json',
-    // Chunks must pass through as they arrive: no compression to buffer behind.
-    'accept-encoding': 'identity',
-  };
 }
 
 const RESPONSE_ALLOWLIST = ['content-type', 'content-length', 'content-encoding'];

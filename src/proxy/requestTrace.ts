@@ -98,7 +98,7 @@ export class RequestTrace {
   };
 
   /** Records the request: `error` is what the attempt loop threw, if it threw. */
-  end(res: ServerResponse, signal: AbortSignal, error: unknown, threw: boolean): void {
+  end(res: ServerResponse, signal: { readonly aborted: boolean }, error: unknown, threw: boolean): void {
     const clientGone = signal.aborted || error instanceof CancelledError;
     const outcome = requestOutcome({
       committed: this.committed,
@@ -140,13 +140,13 @@ export class RequestTrace {
   }
 }
 
-/** The client's protocol from the route's path, and the model it named (in the body, or Gemini's path). */
-export function clientInfoFor(pathname: string, body: Record<string, unknown>, params: readonly string[]): ClientInfo {
+/** The client's protocol from the route's path, and the model it named (in the body, or in Gemini's path). */
+export function clientInfoFor(pathname: string, body: Record<string, unknown>): ClientInfo {
   const named = typeof body.model === 'string' ? body.model : undefined;
   if (pathname === '/v1/chat/completions') return { protocol: 'openai-chat', model: named ?? '' };
   if (pathname === '/v1/responses') return { protocol: 'openai-responses', model: named ?? '' };
   if (pathname.startsWith('/v1/messages')) return { protocol: 'anthropic', model: named ?? '' };
-  let model = params[0] ?? named ?? '';
+  let model = /\/models\/([^/:]+):/.exec(pathname)?.[1] ?? named ?? '';
   try {
     model = decodeURIComponent(model);
   } catch {

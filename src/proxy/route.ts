@@ -7,11 +7,12 @@ import type { UsageLedger } from '../core/usage/ledger';
 import type { ProxyMetrics } from './metrics';
 import type { Access } from './guard';
 import type { ForwardCall } from './forward';
+import type { RequestUrl } from './urlSplit';
 
 export interface RouteContext {
   req: IncomingMessage;
   res: ServerResponse;
-  url: URL;
+  url: RequestUrl;
   /** Capture groups of the route's pattern. */
   params: string[];
   /** The parsed JSON object, for routes declared with `body: true`. */
@@ -36,12 +37,19 @@ export interface Route {
   access: Access;
   /** Read and parse a JSON body before `handle` (413 / 400 on the way). */
   body?: boolean;
+  /** Matches only requests this accepts (two routes sharing a path); absent: every request. */
+  when?(req: IncomingMessage, url: RequestUrl): boolean;
   handle(ctx: RouteContext): Promise<void> | void;
 }
 
-export function matchRoute(routes: readonly Route[], method: string, pathname: string): { route: Route; params: string[] } | undefined {
+export function matchRoute(
+  routes: readonly Route[],
+  method: string,
+  pathname: string,
+  accepts: (route: Route) => boolean = () => true,
+): { route: Route; params: string[] } | undefined {
   for (const route of routes) {
-    if (route.method !== method) continue;
+    if (route.method !== method || !accepts(route)) continue;
     if (typeof route.path === 'string') {
       if (route.path === pathname) return { route, params: [] };
       continue;

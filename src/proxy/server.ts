@@ -15,7 +15,8 @@ import type { Logger } from '../core/log';
 import type { TokenPool } from '../core/pool';
 import { UsageLedger } from '../core/usage/ledger';
 import { parseJsonObject, readBody } from './body';
-import { errorBody, HttpError, protocolForPath, type Protocol } from './errors';
+import { ClientSignal } from './clientSignal';
+import { errorBody, HttpError, protocolFor, type Protocol } from './errors';
 import { forward, type ForwardDeps } from './forward';
 import { isAllowedHost, isAllowedOrigin, keyMatcher, keyRequired, presentedKey } from './guard';
 import { ProxyMetrics } from './metrics';
@@ -29,6 +30,7 @@ import { responsesRoutes } from './routes/responses';
 import { responsesTransportRoutes } from './routes/responses-transport';
 import { usageRoutes } from './routes/usage';
 import { createUpstream } from './upstream/create';
+import { parseRequestUrl, type RequestUrl } from './urlSplit';
 
 export interface ProxyServerOptions {
   config: Config;
@@ -43,7 +45,8 @@ export interface ProxyServerOptions {
   usage?: UsageLedger;
 }
 
-const ROUTES: readonly Route[] = [...openaiRoutes, ...responsesRoutes, ...responsesTransportRoutes, ...anthropicRoutes, ...geminiRoutes, ...adminRoutes, ...usageRoutes];
+// Gemini first: its `GET /v1/models` (asked Gemini's way) comes before OpenAI's on the same path.
+const ROUTES: readonly Route[] = [...geminiRoutes, ...openaiRoutes, ...responsesRoutes, ...responsesTransportRoutes, ...anthropicRoutes, ...adminRoutes, ...usageRoutes];
 
 const CORS_ALLOW_HEADERS = 'authorization, content-type, x-api-key, x-goog-api-key, anthropic-version, anthropic-beta, x-tokenpool-session';
 
@@ -143,35 +146,36 @@ export class ProxyServer implements Disposable {
 
   /** The pipeline: track -> guard host -> guard origin -> preflight -> route -> authenticate -> body -> handle. */
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const controller = this.track(req, res);
+    const clientGone = this.track(req, res);
     let protocol: Protocol = 'google';
     try {
-      const url = parseUrl(req);
-      protocol = protocolForPath(url.pathname);
+      const url = parseRequestUrl(req.url);
+      protocol = protocolFor(url.pathname, req.headers, url.searchParams);
       this.guardHost(req);
       const origin = this.guardOrigin(req, res);
       if (origin && req.method === 'OPTIONS') return answerPreflight(req, res);
-      const matched = matchRoute(ROUTES, req.method ?? 'GET', url.pathname);
+      const matched = matchRoute(ROUTES, req.method ?? 'GET', url.pathname, (route) => route.when?.(req, url) ?? true);
       this.authenticate(req, url, matched?.route);
       if (!matched) throw new HttpError(404, `Unknown route: ${req.method} ${url.pathname}`, { reason: 'unknown_route' });
-      const body = matched.route.body ? parseJsonObject(await readBody(req, this.options.config.proxy.max_body_bytes)) : {};
-      await matched.route.handle(this.context(req, res, url, matched.params, body, controller.signal));
+      const raw = matched.route.body ? await readBody(req, this.options.config.proxy.max_body_bytes) : undefined;
+      const body = raw ? parseJsonObject(raw) : {};
+      await matched.route.handle(this.context(req, res, url, matched.params, { body, raw }, clientGone));
     } catch (err) {
-      this.fail(res, protocol, err, controller.signal);
+      this.fail(res, protocol, err, clientGone);
     }
   }
 
   /** Counts the request for draining; aborts its upstream work when the client goes away first. */
-  private track(req: IncomingMessage, res: ServerResponse): AbortController {
-    const controller = new AbortController();
+  private track(req: IncomingMessage, res: ServerResponse): ClientSignal {
+    const clientGone = new ClientSignal();
     this.inFlight.add(res);
     if (this.closing) res.shouldKeepAlive = false;
     res.once('close', () => {
       this.inFlight.delete(res);
-      if (!res.writableFinished) controller.abort();
+      if (!res.writableFinished) clientGone.abort();
     });
-    req.once('error', () => controller.abort());
-    return controller;
+    req.once('error', () => clientGone.abort());
+    return clientGone;
   }
 
   /** DNS rebinding: a page on evil.example resolving to 127.0.0.1 still sends `Host: evil.example`. */
@@ -196,7 +200,7 @@ export class ProxyServer implements Disposable {
     return origin;
   }
 
-  private authenticate(req: IncomingMessage, url: URL, route: Route | undefined): void {
+  private authenticate(req: IncomingMessage, url: RequestUrl, route: Route | undefined): void {
     if (!keyRequired(route?.access ?? 'api', this.options.config.proxy.auth_mode)) return;
     if (!this.keyMatches(presentedKey(req.headers, url.searchParams))) {
       throw new HttpError(401, 'Missing or invalid API key for the tokenpool proxy', { reason: 'invalid_api_key' });
@@ -206,10 +210,10 @@ export class ProxyServer implements Disposable {
   private context(
     req: IncomingMessage,
     res: ServerResponse,
-    url: URL,
+    url: RequestUrl,
     params: string[],
-    body: Record<string, unknown>,
-    signal: AbortSignal,
+    { body, raw }: { body: Record<string, unknown>; raw?: Buffer },
+    signal: ClientSignal,
   ): RouteContext {
     const { config, pool, log } = this.options;
     return {
@@ -218,12 +222,12 @@ export class ProxyServer implements Disposable {
       usage: this.deps.usage!,
       stopping: this.stopping.signal,
       metrics: this.metrics,
-      forward: (call) => forward(this.deps, { headers: req.headers, body, res, signal, client: clientInfoFor(url.pathname, body, params) }, call),
+      forward: (call) => forward(this.deps, { headers: req.headers, body, raw, res, signal, client: clientInfoFor(url.pathname, body) }, call),
     };
   }
 
   /** The one error handler: an answer in the caller's shape if nothing was sent yet, else cut the response. */
-  private fail(res: ServerResponse, protocol: Protocol, err: unknown, signal: AbortSignal): void {
+  private fail(res: ServerResponse, protocol: Protocol, err: unknown, signal: ClientSignal): void {
     if (signal.aborted || err instanceof CancelledError) {
       res.destroy();
       return;
@@ -236,24 +240,13 @@ export class ProxyServer implements Disposable {
     const httpError =
       err instanceof HttpError ? err : new HttpError(500, 'Internal proxy error (see the Token Pool log)', { reason: 'internal_error' });
     if (!(err instanceof HttpError)) this.options.log.error(`[proxy] internal error: ${(err as Error).stack ?? String(err)}`);
-    const text = JSON.stringify(errorBody(protocol, httpError.status, httpError.message, httpError.options));
+    const text = httpError.options.body ?? JSON.stringify(errorBody(protocol, httpError.status, httpError.message, httpError.options));
     res.writeHead(httpError.status, {
       ...httpError.options.headers,
       'content-type': 'application/json; charset=utf-8',
       'content-length': String(Buffer.byteLength(text)),
     });
     res.end(text);
-  }
-}
-
-/** The request target as a path: `//host/x` stays a path here, never a host. */
-function parseUrl(req: IncomingMessage): URL {
-  const target = req.url ?? '/';
-  try {
-    if (!target.startsWith('/')) throw new Error('not origin-form');
-    return new URL(`http://localhost${target}`);
-  } catch {
-    throw new HttpError(400, 'Malformed request URL', { reason: 'bad_url' });
   }
 }
 

@@ -56,8 +56,12 @@ export function conversationCall(
       answer: { ...answer, decoder: (stream) => anthropicAnswerDecoder({ stream, freeformTools: freeformToolNames(request) }) },
     };
   }
-  const { body, dropped } = decodeRequest(() => toGeminiRequest(request));
+  const { body, dropped, unsigned, notes } = decodeRequest(() => toGeminiRequest(request));
   for (const what of dropped) log.info(`[proxy] ${request.model}: left out ${what}`);
+  for (const note of notes) log.info(`[proxy] ${request.model}: ${note}`);
+  if (unsigned.length > 0) {
+    log.info(`[proxy] ${request.model}: function calls sent back without their thought signature (${unsigned.join(', ')}): sent with Google's skip_thought_signature_validator`);
+  }
   return {
     op: {
       api: 'gemini',

@@ -19,6 +19,7 @@ export type AnswerTranslation =
 /** The most a whole (non-streamed) translated answer may be; past it the answer is refused, not cut. */
 const MAX_WHOLE_ANSWER_BYTES = 64 * 1024 * 1024;
 
+/** The upstream's answer itself is unusable (cut short, not JSON, too large): its fault, unlike a failure to translate it, which is ours. */
 export class UpstreamAnswerError extends Error {}
 
 export async function sendTranslatedAnswer(
@@ -69,8 +70,11 @@ function pump(body: Readable, res: ServerResponse, translate: (chunk: Buffer) =>
       try {
         out = translate(chunk);
       } catch (err) {
-        body.destroy();
         done(err);
+        // undici answers destroy() with an 'error' event, after done() took our listener away:
+        // without this one, a translation failure would be an uncaught exception (the process dies)
+        body.on('error', () => {});
+        body.destroy();
         return;
       }
       if (out && !res.write(out)) body.pause();
@@ -79,7 +83,7 @@ function pump(body: Readable, res: ServerResponse, translate: (chunk: Buffer) =>
     const onEnd = (): void => done();
     const onError = (err: Error): void => done(err);
     // destroyed without an error (no 'end' came first): the answer is incomplete
-    const onClose = (): void => done(new Error('upstream answer closed before its end'));
+    const onClose = (): void => done(new UpstreamAnswerError('upstream answer closed before its end'));
     // The client went away: the forward loop's signal aborts the upstream request; stop here.
     const onResClose = (): void => done();
     body.on('data', onData);

@@ -57,6 +57,9 @@ export function shortReason(reason: string | null | undefined, max = 40): string
 
 const readable = (reason: string): string => reason.replace(/_/g, ' ');
 
+/** The account's project as the user named it; an account without one uses the configured default. */
+const projectName = (s: AccountSummary): string => s.project_id ?? '(the default)';
+
 /**
  * The row's description: `healthy · used 2 min ago`, `cooling until 14:05 (429)`,
  * `proxy disabled · manual`, `disabled · invalid_grant · 3 h ago`.
@@ -71,8 +74,13 @@ function describeState(s: AccountSummary, now: number): string {
   switch (s.state) {
     case 'healthy': {
       const parts = ['healthy', s.last_used != null ? `used ${ago(s.last_used, now)}` : 'never used'];
+      // A 404 means the account's project lacks the model: say so, not "cooling".
+      const perModel = s.cooldowns.filter((c) => c.model !== '*' && c.until > now).sort((a, b) => a.until - b.until);
+      const missing = perModel.filter((c) => c.model_not_found);
+      if (missing.length === 1) parts.push(`${missing[0].model} not in project ${projectName(s)}`);
+      else if (missing.length > 1) parts.push(`${missing.length} models not in project ${projectName(s)}`);
       // A 429 cools one model (quotas are per model): say which, until when and why.
-      const models = s.cooldowns.filter((c) => c.model !== '*' && c.until > now).sort((a, b) => a.until - b.until);
+      const models = perModel.filter((c) => !c.model_not_found);
       if (models.length === 1) {
         const [c] = models;
         parts.push(`${c.model} cooling until ${clock(c.until, now)} (${shortReason(c.reason)})`);
@@ -119,7 +127,11 @@ export function tooltipRows(s: AccountSummary, now: number, counts: PoolCounts, 
     rows.push(['Proxy disabled', `${readable(s.proxy_disabled_reason)}${until}`]);
   }
   for (const c of s.cooldowns.filter((c) => c.until > now)) {
-    rows.push([c.model === '*' ? 'Cooling (all models)' : `Cooling (${c.model})`, `until ${clock(c.until, now)}: ${c.reason}`]);
+    if (c.model_not_found) {
+      rows.push([`Missing model (${c.model})`, `not found in project ${projectName(s)}; tried again after ${clock(c.until, now)}: ${c.reason}`]);
+    } else {
+      rows.push([c.model === '*' ? 'Cooling (all models)' : `Cooling (${c.model})`, `until ${clock(c.until, now)}: ${c.reason}`]);
+    }
   }
   rows.push(['Project', s.project_id ?? 'default (tokenpool.upstream.projectId)']);
   rows.push(['Location', s.location ?? 'default (tokenpool.upstream.location)']);

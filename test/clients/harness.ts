@@ -25,16 +25,26 @@ interface ClientEntry {
   version: string;
   bin: string;
 }
-const MANIFEST = JSON.parse(readFileSync(join(__dirname, 'clients.json'), 'utf8')) as Record<string, ClientEntry>;
+/**
+ * Where the clients are installed and which versions: the pins (test/clients/clients.json, installed
+ * under .cache/clients), or with TOKENPOOL_CLIENTS_DIR (`npm run test:clients -- --latest`) the
+ * newest releases that clients-setup.sh installed there and listed in its clients.json.
+ */
+const CLIENTS_DIR = process.env.TOKENPOOL_CLIENTS_DIR || join(ROOT, '.cache/clients');
+const MANIFEST_PATH = process.env.TOKENPOOL_CLIENTS_DIR ? join(CLIENTS_DIR, 'clients.json') : join(__dirname, 'clients.json');
+const MANIFEST = JSON.parse(readFileSync(MANIFEST_PATH, 'utf8')) as Record<string, ClientEntry>;
 
-/** The installed binary of a client named in clients.json; throws with the fix when it is missing. */
+/** The installed binary of a client named in the manifest; throws with the fix when it is missing. */
 export function clientBinary(name: string): string {
   const entry = MANIFEST[name];
-  if (!entry) throw new Error(`${name} is not in test/clients/clients.json`);
-  const path = join(ROOT, '.cache/clients', `${name}@${entry.version}`, 'node_modules/.bin', entry.bin);
-  if (!existsSync(path)) throw new Error(`${name}@${entry.version} is not installed: run bash scripts/clients-setup.sh`);
+  if (!entry) throw new Error(`${name} is not in ${MANIFEST_PATH}`);
+  const path = join(CLIENTS_DIR, `${name}@${entry.version}`, 'node_modules/.bin', entry.bin);
+  if (!existsSync(path)) throw new Error(`${name}@${entry.version} is not installed in ${CLIENTS_DIR}: run bash scripts/clients-setup.sh`);
   return path;
 }
+
+/** The version of a client the suite runs (for assertion messages). */
+const clientVersion = (name: string): string => MANIFEST[name]?.version ?? 'unknown';
 
 export interface StackOptions {
   upstreamKind?: 'vertex' | 'gemini';
@@ -142,6 +152,8 @@ export async function makeSandbox(name: string): Promise<Sandbox> {
 }
 
 export interface ClientRun {
+  /** `name version`, as installed. */
+  client: string;
   code: number | null;
   signal: NodeJS.Signals | null;
   timedOut: boolean;
@@ -181,7 +193,7 @@ export async function runClient(name: string, args: string[], options: RunOption
   clearTimeout(timer);
   // The client's own children (a shell it started, a language server) go with it.
   killGroup(child.pid);
-  return { code, signal, timedOut, stdout, stderr, ms: Date.now() - started };
+  return { client: `${name} ${clientVersion(name)}`, code, signal, timedOut, stdout, stderr, ms: Date.now() - started };
 }
 
 function killGroup(pid: number | undefined): void {
@@ -197,7 +209,7 @@ function killGroup(pid: number | undefined): void {
 export function explain(run: ClientRun, stack: Stack): string {
   const tail = (text: string): string => (text.length > 4000 ? '…' + text.slice(-4000) : text);
   return [
-    `exit ${run.code}${run.signal ? ` (${run.signal})` : ''}${run.timedOut ? ' after the timeout' : ''} in ${run.ms} ms`,
+    `${run.client}: exit ${run.code}${run.signal ? ` (${run.signal})` : ''}${run.timedOut ? ' after the timeout' : ''} in ${run.ms} ms`,
     `--- stdout\n${tail(run.stdout)}`,
     `--- stderr\n${tail(run.stderr)}`,
     `--- upstream requests\n${stack.describeRequests()}`,

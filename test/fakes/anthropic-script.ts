@@ -50,6 +50,12 @@ type Block =
   | { type: 'text'; text: string }
   | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> };
 
+export const REFUSAL_DETAILS = {
+  type: 'refusal',
+  category: 'general_harms',
+  explanation: "This request triggered restrictions on harmful content and was blocked under Anthropic's Usage Policy.",
+};
+
 const STOP_REASON = { stop: 'end_turn', max_tokens: 'max_tokens', stop_sequence: 'stop_sequence', safety: 'refusal' } as const;
 
 export function renderAnthropicReply(plan: Plan, ctx: AnthropicReplyContext): { whole: Json; events: string[] } {
@@ -67,7 +73,9 @@ export function renderAnthropicReply(plan: Plan, ctx: AnthropicReplyContext): { 
   const output = outputWords(plan) + (blocks[0]?.type === 'thinking' ? countWords(THOUGHT_TEXT) : 0);
   const usage = { input_tokens: input, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
   const message = { id: ctx.messageId, type: 'message', role: 'assistant', model: ctx.model };
-  const whole = { ...message, content: blocks, stop_reason: stopReason, stop_sequence: stopSequence, usage: { ...usage, output_tokens: output } };
+  // A refusal says why in `stop_details`, as recorded live (vercel-ai/anthropic-refusal).
+  const details = stopReason === 'refusal' ? { stop_details: REFUSAL_DETAILS } : {};
+  const whole = { ...message, content: blocks, stop_reason: stopReason, ...details, stop_sequence: stopSequence, usage: { ...usage, output_tokens: output } };
 
   const sse = (data: Json): string => `event: ${String(data.type)}\ndata: ${JSON.stringify(data)}\n\n`;
   const events = [sse({ type: 'message_start', message: { ...message, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1 } } })];
@@ -87,11 +95,13 @@ export function renderAnthropicReply(plan: Plan, ctx: AnthropicReplyContext): { 
       start({ type: 'tool_use', id: block.id, name: block.name, input: {} });
       const json = JSON.stringify(block.input);
       const half = Math.ceil(json.length / 2);
-      events.push(delta({ type: 'input_json_delta', partial_json: json.slice(0, half) }), delta({ type: 'input_json_delta', partial_json: json.slice(half) }));
+      // A call without arguments streams one empty `partial_json`, as recorded live (vercel-ai/anthropic-tool-no-args).
+      if (json === '{}') events.push(delta({ type: 'input_json_delta', partial_json: '' }));
+      else events.push(delta({ type: 'input_json_delta', partial_json: json.slice(0, half) }), delta({ type: 'input_json_delta', partial_json: json.slice(half) }));
     }
     events.push(sse({ type: 'content_block_stop', index }));
   });
   if (blocks.length === 0) events.push(sse({ type: 'ping' }));
-  events.push(sse({ type: 'message_delta', delta: { stop_reason: stopReason, stop_sequence: stopSequence }, usage: { output_tokens: output } }), sse({ type: 'message_stop' }));
+  events.push(sse({ type: 'message_delta', delta: { stop_reason: stopReason, stop_sequence: stopSequence, ...details }, usage: { output_tokens: output } }), sse({ type: 'message_stop' }));
   return { whole, events };
 }

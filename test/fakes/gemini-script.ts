@@ -4,6 +4,13 @@
  * only when `thinkingConfig.includeThoughts` is set; a thoughtSignature rides on the first
  * non-thought part after `[[think]]`, and (Gemini 3) on the first functionCall part of every call
  * step. functionCall parts come whole, all in one chunk; streamed text is split in `chunks` pieces.
+ *
+ * Shaped after recorded live answers (test/fixtures/recorded): a streamed signed text carries its
+ * signature on an empty text part in the last chunk; a streamed Gemini 3 call step ends with a
+ * chunk of one empty text part and the finishReason; a whole Gemini 3 call step on the Gemini API
+ * says `finishMessage: "Model generated function call(s)."`; usage has `promptTokensDetails` and no
+ * zero `cachedContentTokenCount`; on Vertex every chunk has `createTime`, and a stream's chunks
+ * before the last carry only `usageMetadata.trafficType`.
  */
 import { get } from './gemini-validate';
 import { countWords, outputWords, resultText, splitText, THOUGHT_TEXT, type Mint, type Plan, type TurnView } from './scripted-model';
@@ -60,6 +67,8 @@ export interface GeminiReplyContext {
   responseId: string;
   /** Pieces a streamed text is cut into. */
   chunks: number;
+  /** Vertex AI (else the Gemini API): `createTime`, `trafficType`, counts on a stream's last chunk only. */
+  vertex?: boolean;
 }
 
 export interface GeminiReply {
@@ -86,22 +95,28 @@ export function renderGeminiReply(plan: Plan, ctx: GeminiReplyContext): GeminiRe
     promptTokenCount: input,
     candidatesTokenCount: output,
     totalTokenCount: input + output + (plan.think ? countWords(THOUGHT_TEXT) : 0),
-    cachedContentTokenCount: 0,
+    promptTokensDetails: [{ modality: 'TEXT', tokenCount: input }],
     ...(plan.think ? { thoughtsTokenCount: countWords(THOUGHT_TEXT) } : {}),
+    ...(ctx.vertex ? { trafficType: 'ON_DEMAND' } : {}),
   };
-  const chunk = (parts: Part[] | undefined, finishReason?: string): Json => ({
+  const gemini3 = ctx.model.startsWith('gemini-3');
+  /** A chunk; `last` false for a stream's chunks before the last (on Vertex they carry no counts). */
+  const chunk = (parts: Part[] | undefined, finishReason?: string, extra: Json = {}, last = true): Json => ({
     candidates: [
       {
         ...(parts ? { content: { role: 'model', parts } } : {}),
         index: 0,
         ...(finishReason ? { finishReason } : {}),
         ...(finishReason === 'SAFETY' ? { safetyRatings: SAFETY_RATINGS } : {}),
+        ...extra,
       },
     ],
-    usageMetadata,
+    usageMetadata: ctx.vertex && !last ? { trafficType: 'ON_DEMAND' } : usageMetadata,
     modelVersion: ctx.model,
+    ...(ctx.vertex ? { createTime: new Date().toISOString() } : {}),
     responseId: ctx.responseId,
   });
+  const early = (parts: Part[] | undefined): Json => chunk(parts, undefined, {}, false);
   const thought: Part[] = showThought ? [{ text: THOUGHT_TEXT, thought: true }] : [];
 
   if (plan.kind === 'text' && plan.finish === 'safety') {
@@ -113,19 +128,23 @@ export function renderGeminiReply(plan: Plan, ctx: GeminiReplyContext): GeminiRe
       const part = { functionCall: { name: c.name, args: c.args } };
       return i === 0 ? signed(part) : part;
     });
+    const said = gemini3 && !ctx.vertex ? { finishMessage: 'Model generated function call(s).' } : {};
     return {
-      whole: chunk([...thought, ...calls], 'STOP'),
-      chunks: [...(showThought ? [chunk(thought)] : []), chunk(calls, 'STOP')],
+      whole: chunk([...thought, ...calls], 'STOP', said),
+      chunks: [
+        ...(showThought ? [early(thought)] : []),
+        ...(gemini3 ? [early(calls), chunk([{ text: '' }], 'STOP')] : [chunk(calls, 'STOP')]),
+      ],
     };
   }
   const finish = FINISH[plan.finish];
   const pieces = splitText(plan.text, ctx.chunks);
+  const streamed = signature
+    ? [...pieces.map((text) => early([{ text }])), chunk([{ text: '', thoughtSignature: signature }], finish)]
+    : pieces.map((text, i) => (i === pieces.length - 1 ? chunk([{ text }], finish) : early([{ text }])));
   return {
     whole: chunk([...thought, signed({ text: plan.text })], finish),
-    chunks: [
-      ...(showThought ? [chunk(thought)] : []),
-      ...pieces.map((text, i) => chunk([i === 0 ? signed({ text }) : { text }], i === pieces.length - 1 ? finish : undefined)),
-    ],
+    chunks: [...(showThought ? [early(thought)] : []), ...streamed],
   };
 }
 

@@ -18,6 +18,8 @@ import { anthropicError, validateAnthropicRequest } from './anthropic-validate';
 import { anthropicInputWords, anthropicTurn, renderAnthropicReply } from './anthropic-script';
 import { geminiInputWords, geminiStreamWrites, geminiTurn, renderGeminiReply } from './gemini-script';
 import { validateGeminiRequest, type GeminiMethod } from './gemini-validate';
+import { Replays } from './replay';
+import { quotaFailureDetails, quotaMessage, type QuotaWindow } from './quota';
 import { createMint, planAnswer, splitText } from './scripted-model';
 
 export type UpstreamRoute =
@@ -31,6 +33,8 @@ export type UpstreamRoute =
 
 export interface UpstreamRequest {
   method: string;
+  /** Unix ms when it arrived. */
+  receivedAt: number;
   /** Path and query as received. */
   url: string;
   path: string;
@@ -44,17 +48,34 @@ export interface UpstreamRequest {
   email?: string;
   headers: IncomingHttpHeaders;
   body: unknown;
+  /** The body as the bytes arrived (UTF-8 text). */
+  text: string;
   /** Status sent; undefined while pending or when the connection was reset before headers. */
   status?: number;
   /** The usage object of the answer (Gemini `usageMetadata`, Anthropic or OpenAI `usage`), once one was sent. */
   reported?: Record<string, unknown>;
+  /** The body of an error answer, as sent. */
+  errorBody?: string;
   /** `finished` once the whole answer went out, `aborted` when the connection closed first. */
   outcome: 'pending' | 'finished' | 'aborted';
   settled: Promise<'finished' | 'aborted'>;
 }
 
 export type UpstreamFailure =
-  | { kind: 'status'; status: number; message?: string; retryDelay?: string; retryAfter?: string; quotaId?: string }
+  | {
+      kind: 'status';
+      status: number;
+      message?: string;
+      /** RetryInfo.retryDelay, e.g. "41s". */
+      retryDelay?: string;
+      retryAfter?: string;
+      /** A 429 for an exhausted quota of this window, with Google's QuotaFailure (and Help) details and message. */
+      quota?: QuotaWindow;
+      /** More entries of `details`, as Google writes them (BadRequest, ErrorInfo, DebugInfo …). */
+      details?: Record<string, unknown>[];
+      /** A body that is not Google's error (a gateway's HTML page), sent as text/html instead. */
+      html?: string;
+    }
   | { kind: 'reset' }
   | { kind: 'reset-mid-stream'; afterChunks?: number }
   | { kind: 'hang' };
@@ -102,6 +123,8 @@ const GOOGLE_STATUS: Record<number, string> = {
 
 export class FakeUpstream {
   readonly requests: UpstreamRequest[] = [];
+  /** Recorded live answers served for a model instead of the scripted model's (replay.ts). */
+  readonly replays = new Replays();
   private rules: FailureRule[] = [];
   private paceValue: { chunks: number; intervalMs: number };
   private idCounter = 0;
@@ -207,12 +230,14 @@ export class FakeUpstream {
     let settle!: (outcome: 'finished' | 'aborted') => void;
     const record: UpstreamRequest = {
       method: req.method ?? 'GET',
+      receivedAt: Date.now(),
       url: req.url ?? '/',
       path: url.pathname,
       query: url.searchParams,
       route: 'unknown',
       headers: req.headers,
       body,
+      text,
       outcome: 'pending',
       settled: new Promise((resolve) => (settle = resolve)),
     };
@@ -261,8 +286,11 @@ export class FakeUpstream {
 
   private playFailure(res: ServerResponse, record: UpstreamRequest, failure: UpstreamFailure): void {
     switch (failure.kind) {
-      case 'status':
-        return this.googleError(res, record, failure.status, failure.message ?? defaultMessage(failure.status, record), failure);
+      case 'status': {
+        if (failure.html !== undefined) return this.sendError(res, record, failure.status, { 'content-type': 'text/html; charset=UTF-8' }, failure.html);
+        const message = failure.message ?? (failure.quota ? quotaMessage(failure.quota, record.model ?? 'unknown', failure.retryDelay) : defaultMessage(failure.status, record));
+        return this.googleError(res, record, failure.status, message, failure);
+      }
       case 'reset':
         res.socket?.destroy();
         return;
@@ -273,29 +301,49 @@ export class FakeUpstream {
     }
   }
 
+  /**
+   * Google's error: `{"error":{code,message,status,details}}`, details in Google's order
+   * (QuotaFailure, Help, then the rule's own, RetryInfo last). Vertex's OpenAI-compatible endpoint
+   * and a JSON-array stream (streamGenerateContent without alt=sse) wrap it in a list; on an
+   * `?alt=sse` stream Google serves it as `text/event-stream`, the body still the JSON object.
+   */
   private googleError(
     res: ServerResponse,
     record: UpstreamRequest,
     status: number,
     message: string,
-    extra: { retryDelay?: string; retryAfter?: string; quotaId?: string } = {},
+    extra: { retryDelay?: string; retryAfter?: string; quota?: QuotaWindow; details?: Record<string, unknown>[] } = {},
   ): void {
-    const found = [
-      ...(extra.quotaId ? [{ '@type': 'type.googleapis.com/google.rpc.QuotaFailure', violations: [{ quotaMetric: 'generativelanguage.googleapis.com/generate_content_requests', quotaId: extra.quotaId }] }] : []),
+    const details = [
+      ...(extra.quota ? quotaFailureDetails(extra.quota, record.model ?? 'unknown') : []),
+      ...(extra.details ?? []),
       ...(extra.retryDelay ? [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: extra.retryDelay }] : []),
     ];
-    const details = found.length ? found : undefined;
-    const error = { error: { code: status, message, status: GOOGLE_STATUS[status] ?? 'UNKNOWN', ...(details ? { details } : {}) } };
-    record.status = status;
-    const headers: Record<string, string> = { 'content-type': 'application/json; charset=UTF-8' };
+    const error = { error: { code: status, message, status: GOOGLE_STATUS[status] ?? 'UNKNOWN', ...(details.length > 0 ? { details } : {}) } };
+    const stream = isGeminiStream(record);
+    const sse = stream && record.query.get('alt') === 'sse';
+    const headers: Record<string, string> = { 'content-type': sse ? 'text/event-stream' : 'application/json; charset=UTF-8' };
     if (extra.retryAfter) headers['retry-after'] = extra.retryAfter;
+    this.sendError(res, record, status, headers, JSON.stringify(record.route === 'vertex-openai' || (stream && !sse) ? [error] : error, null, 2));
+  }
+
+  private sendError(res: ServerResponse, record: UpstreamRequest, status: number, headers: Record<string, string>, body: string): void {
+    record.status = status;
+    record.errorBody = body;
     res.writeHead(status, headers);
-    // Vertex's OpenAI-compatible endpoint wraps errors in a list.
-    res.end(JSON.stringify(record.route === 'vertex-openai' ? [error] : error));
+    res.end(body);
   }
 
   /** A successful answer in the route's format; `cutAfter` chunks then a reset, for mid-stream failures. */
   private answer(res: ServerResponse, record: UpstreamRequest, cutAfter?: number): void {
+    const replay = this.replays.find(record.model, isStream(record));
+    if (replay instanceof Error) return this.googleError(res, record, 500, replay.message);
+    if (replay) {
+      record.status = 200;
+      res.writeHead(200, { 'content-type': replay.stream ? 'text/event-stream' : 'application/json; charset=UTF-8' });
+      res.end(replay.body);
+      return;
+    }
     const reply = this.reply(record, `fake-${++this.idCounter}`);
     record.status = 200;
     const whole = reply.whole as { usageMetadata?: Record<string, unknown>; usage?: Record<string, unknown> } | undefined;
@@ -346,7 +394,7 @@ export class FakeUpstream {
       case 'vertex-gemini':
       case 'gemini-api': {
         if (record.path.endsWith(':countTokens')) return { whole: { totalTokens: geminiInputWords(body) }, events: [] };
-        const r = renderGeminiReply(planAnswer(geminiTurn(body)), { model, body, mint: this.mint, responseId: id, chunks });
+        const r = renderGeminiReply(planAnswer(geminiTurn(body)), { model, body, mint: this.mint, responseId: id, chunks, vertex: record.route === 'vertex-gemini' });
         return { whole: r.whole, events: geminiStreamWrites(r.chunks, record.query.get('alt') === 'sse') };
       }
       case 'vertex-anthropic': {
@@ -387,7 +435,7 @@ function parseRoute(path: string, body: unknown): Partial<UpstreamRequest> {
     if (anthropic) return { ...base, route: 'vertex-anthropic', model: anthropic[1] };
     return base;
   }
-  const gemini = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent|countTokens)$/.exec(path);
+  const gemini = /^\/(?:v1|v1beta)\/models\/([^/:]+):(generateContent|streamGenerateContent|countTokens)$/.exec(path);
   if (gemini) return { route: 'gemini-api', model: gemini[1] };
   if (path === '/v1beta/openai/chat/completions') return { route: 'gemini-api-openai', model: bodyModel };
   return {};
@@ -420,6 +468,9 @@ function validateBody(record: UpstreamRequest): string | undefined {
   const method = record.path.slice(record.path.lastIndexOf(':') + 1) as GeminiMethod;
   return validateGeminiRequest(body, { route: record.route, method, model: record.model ?? '' });
 }
+
+const isGeminiStream = (record: UpstreamRequest): boolean =>
+  (record.route === 'vertex-gemini' || record.route === 'gemini-api') && record.path.endsWith(':streamGenerateContent');
 
 const isStream = (record: UpstreamRequest): boolean => {
   if (record.route === 'vertex-gemini' || record.route === 'gemini-api') return record.path.endsWith(':streamGenerateContent');

@@ -84,6 +84,7 @@ describe('proxy server: guards and error shapes', () => {
     ['openai', 'GET', '/v1/chat/completions'],
     ['anthropic', 'POST', '/v1/messages/batches'],
     ['google', 'POST', '/v1beta/models/gemini-2.5-flash:embedContent'],
+    ['openai', 'POST', '/v1/models/gemini-2.5-flash:embedContent'],
     ['google', 'GET', '/nothing-here'],
     ['google', 'GET', '//evil.example/v1/models'],
   ];
@@ -175,6 +176,23 @@ describe('proxy server: guards and error shapes', () => {
     const models = (r.json as { models: { name: string; supportedGenerationMethods: string[] }[] }).models;
     assert.deepEqual(models.map((m) => m.name), h.config.upstream.models.map((m) => `models/${m}`));
     assert.ok(models.every((m) => m.supportedGenerationMethods.includes('generateContent')));
+  });
+
+  test('GET /v1/models asked Gemini\'s way (x-goog-api-key or ?key=) is Gemini\'s list; with a Bearer key OpenAI\'s', async () => {
+    const names = h.config.upstream.models.map((m) => `models/${m}`);
+    for (const [how, path, headers] of [
+      ['x-goog-api-key', '/v1/models', { 'x-goog-api-key': h.apiKey }],
+      ['?key=', `/v1/models?key=${h.apiKey}`, {}],
+    ] as const) {
+      const r = await h.request(path, { headers, key: null });
+      assert.equal(r.status, 200, how);
+      assert.deepEqual((r.json as { models: { name: string }[] }).models.map((m) => m.name), names, how);
+    }
+    const openai = await h.request('/v1/models');
+    assert.equal((openai.json as { object: string }).object, 'list');
+    const wrong = await h.request('/v1/models', { headers: { 'x-goog-api-key': 'tp-wrong' }, key: null });
+    assert.equal(wrong.status, 401);
+    assert.match(assertErrorShape('google', 401, wrong.json), /API key/);
   });
 
   test('503 when every account is proxy_disabled: Retry-After and a reason with the counts', async () => {

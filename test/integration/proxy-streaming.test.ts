@@ -51,29 +51,32 @@ describe('proxy streaming', () => {
     });
   }
 
-  test('a client that hangs up mid-stream cancels the upstream request', async () => {
-    const h = await startProxyHarness({ accounts: 1, pace: { chunks: 50, intervalMs: 100 } });
-    try {
-      const abort = new AbortController();
-      const response = await open(h, 'openai', abort.signal);
-      const iterator = response.body[Symbol.asyncIterator]();
-      await iterator.next();
-      abort.abort();
-      await iterator.next().catch(() => undefined);
-      const started = Date.now();
-      assert.equal(await h.upstream.requests[0].settled, 'aborted');
-      assert.ok(Date.now() - started < 1000, 'cancelled at once, not when the upstream finished');
-      // The proxy is fine afterwards, and the account was not blamed.
-      h.upstream.pace({ chunks: 2, intervalMs: 0 });
-      const again = await open(h, 'openai');
-      assert.equal(again.statusCode, 200);
-      await again.body.text();
-      const accounts = (await h.request('/admin/accounts')).json as { accounts: { cooldowns: unknown[] }[] };
-      assert.deepEqual(accounts.accounts[0].cooldowns, []);
-    } finally {
-      await h.close();
-    }
-  });
+  // openai on a Gemini model is translated; google is passed through byte for byte.
+  for (const shape of ['openai', 'google'] as const) {
+    test(`${shape}: a client that hangs up mid-stream cancels the upstream request`, async () => {
+      const h = await startProxyHarness({ accounts: 1, pace: { chunks: 50, intervalMs: 100 } });
+      try {
+        const abort = new AbortController();
+        const response = await open(h, shape, abort.signal);
+        const iterator = response.body[Symbol.asyncIterator]();
+        await iterator.next();
+        abort.abort();
+        await iterator.next().catch(() => undefined);
+        const started = Date.now();
+        assert.equal(await h.upstream.requests[0].settled, 'aborted');
+        assert.ok(Date.now() - started < 1000, 'cancelled at once, not when the upstream finished');
+        // The proxy is fine afterwards, and the account was not blamed.
+        h.upstream.pace({ chunks: 2, intervalMs: 0 });
+        const again = await open(h, shape);
+        assert.equal(again.statusCode, 200);
+        await again.body.text();
+        const accounts = (await h.request('/admin/accounts')).json as { accounts: { cooldowns: unknown[] }[] };
+        assert.deepEqual(accounts.accounts[0].cooldowns, []);
+      } finally {
+        await h.close();
+      }
+    });
+  }
 
   test('a client that hangs up while the upstream has not answered yet cancels it too', async () => {
     const h = await startProxyHarness({ accounts: 1 });

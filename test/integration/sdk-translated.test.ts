@@ -231,9 +231,12 @@ describe('Anthropic SDK on a Gemini model', () => {
     ]);
   });
 
-  test('a safety block is a refusal', async () => {
+  test('a safety block is a refusal that says why, in stop_details and as text', async () => {
     const message = await client.messages.create({ model: 'gemini-2.5-flash', max_tokens: 64, messages: [{ role: 'user', content: '[[safety]] something' }] });
     assert.equal(message.stop_reason, 'refusal');
+    const why = 'Gemini stopped the answer (SAFETY): the answer may contain safety violations';
+    assert.deepEqual(message.stop_details, { type: 'refusal', category: null, explanation: why });
+    assert.deepEqual(message.content.map((b) => (b.type === 'text' ? b.text : b.type)), [why]);
   });
 
   test('countTokens on a Gemini model uses Gemini countTokens', async () => {
@@ -271,6 +274,19 @@ describe('OpenAI SDK chat on Claude and Gemini 3 models', () => {
   ];
 
   for (const model of ['claude-sonnet-4-5@20250929', 'gemini-3-pro-preview']) {
+    test(`${model}: a refusal reaches Chat as content_filter with the reason in refusal, streamed and whole`, async () => {
+      const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: '[[safety]] something' }];
+      const whole = await client.chat.completions.create({ model, messages });
+      const streamed = await client.chat.completions.stream({ model, messages, stream: true }).finalChatCompletion();
+      const why = model.startsWith('claude')
+        ? "Claude declined to answer: This request triggered restrictions on harmful content and was blocked under Anthropic's Usage Policy."
+        : 'Gemini stopped the answer (SAFETY): the answer may contain safety violations';
+      for (const completion of [whole, streamed]) {
+        assert.equal(completion.choices[0].finish_reason, 'content_filter');
+        assert.equal(completion.choices[0].message.refusal, why);
+      }
+    });
+
     test(`${model}: a tool round trip`, async () => {
       const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: '[[call get_weather {"city":"Kyiv"}]]' }];
       const first = await client.chat.completions.create({ model, messages, tools });
@@ -308,6 +324,24 @@ describe('OpenAI SDK chat on Claude and Gemini 3 models', () => {
       assert.ok(usage && usage.prompt_tokens > 0 && usage.completion_tokens > 0);
     });
   }
+
+  test('gemini-3-pro-preview: a client that rewrote the tool call id (no signature left) still gets its next turn, with one log line', async () => {
+    const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: '[[call get_weather {"city":"Lima"}]]' }];
+    const first = await client.chat.completions.create({ model: 'gemini-3-pro-preview', messages, tools });
+    const call = first.choices[0].message.tool_calls?.[0];
+    assert.ok(call && call.type === 'function');
+    // As LiteLLM does: its own id in place of the one the proxy gave (which carried the signature).
+    messages.push({ role: 'assistant', content: null, tool_calls: [{ id: 'call_rewritten_1', type: 'function', function: call.function }] });
+    messages.push({ role: 'tool', tool_call_id: 'call_rewritten_1', content: '18C' });
+    const logged = h.log.lines.length;
+    const second = await client.chat.completions.create({ model: 'gemini-3-pro-preview', messages, tools });
+    assert.match(second.choices[0].message.content ?? '', /tool said: 18C/);
+    const sent = (h.upstream.lastGeminiBody()!.contents[1].parts[0] as { thoughtSignature?: string }).thoughtSignature;
+    assert.equal(sent, 'skip_thought_signature_validator');
+    const lines = h.log.lines.slice(logged).filter((l) => /thought signature/.test(l.message));
+    assert.equal(lines.length, 1, 'one line per request');
+    assert.match(lines[0].message, /gemini-3-pro-preview: function calls sent back without their thought signature \(get_weather\)/);
+  });
 
   test('a streamed tool call keeps its id through ChatCompletionStream', async () => {
     const final = await client.chat.completions

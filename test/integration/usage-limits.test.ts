@@ -93,15 +93,15 @@ describe('headroom: the last 429', () => {
   test('time, RetryInfo delay, QuotaFailure quota id and its window; the cooldown beside it', async () => {
     const h = await startProxyHarness({ accounts: 2 });
     try {
-      h.upstream.fail({ kind: 'status', status: 429, retryDelay: '42s', quotaId: 'GenerateRequestsPerMinutePerProjectPerModel', email: h.accounts[0].email });
-      h.upstream.fail({ kind: 'status', status: 429, quotaId: 'GenerateRequestsPerDayPerProjectPerModel-FreeTier', email: h.accounts[1].email });
+      h.upstream.fail({ kind: 'status', status: 429, retryDelay: '42s', quota: 'requests-per-minute', email: h.accounts[0].email });
+      h.upstream.fail({ kind: 'status', status: 429, quota: 'requests-per-day', email: h.accounts[1].email });
       const r = await gemini(h, 'gemini-2.5-flash');
       assert.equal(r.status, 429);
       const view = await headroom(h);
       const [first, second] = h.accounts.map((a) => view.accounts.find((v) => v.account === a.email)!);
       const flash = (v: typeof first) => v.models.find((m) => m.model === 'gemini-2.5-flash')!;
       assert.equal(flash(first).last_429?.retry_delay_s, 42);
-      assert.equal(flash(first).last_429?.quota_id, 'GenerateRequestsPerMinutePerProjectPerModel');
+      assert.equal(flash(first).last_429?.quota_id, 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier');
       assert.equal(flash(first).last_429?.window, 'minute');
       assert.ok(Math.abs(Date.parse(flash(first).last_429!.time) - Date.now()) < 10_000);
       assert.equal(flash(second).last_429?.window, 'day');

@@ -1,11 +1,14 @@
 /**
- * Bad input: a corpus of malformed bodies on every API route, wrong keys, hosts, origins and
- * methods, broken HTTP, and clients that stall or vanish. Never a 5xx, never a hang (10 s), every
- * answer of ours (a JSON body) in the caller's error shape for its path, and the server still
- * answers /healthz after each case and a real request while 20 clients stall.
+ * Bad input: a corpus of malformed bodies on every API route, hostile requests to the translation
+ * layer (bad-translation.ts), wrong keys, hosts, origins and methods, broken HTTP, and clients that
+ * stall or vanish. Never a 5xx, never a hang (10 s), every answer of ours (a JSON body) in the
+ * caller's error shape for its path, and the server still answers /healthz after each case, a real
+ * request while 20 clients stall, and a neighbour's request promptly while the worst translation
+ * case runs.
  */
 import { once } from 'node:events';
 import { assertErrorShape, sampleRequest, type ErrorShape } from '../helpers/proxy-harness';
+import { translationCases, worstCase } from './bad-translation';
 import { call, makeDataDir, removeDir, serve, sleep, startFakes } from './env';
 import { exchange, requestBytes, stalled, type RawRequest } from './raw-http';
 import { Figures } from './report';
@@ -28,6 +31,8 @@ const ROUTES: { name: string; path: string; valid: Record<string, unknown> }[] =
   { name: 'messages', path: sampleRequest('anthropic').path, valid: sampleRequest('anthropic').body },
   { name: 'gemini', path: sampleRequest('google').path, valid: sampleRequest('google').body },
 ];
+
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 function bodyCases(maxBody: number, apiKey: string): Case[] {
   const cases: Case[] = [];
@@ -130,12 +135,19 @@ export async function badInput(f: Figures): Promise<void> {
   const examples: string[] = [];
   const note = (text: string): void => void (examples.length < 8 && examples.push(text));
   try {
-    const cases = [...bodyCases(maxBody, data.apiKey), ...requestCases(data.apiKey)];
+    const translation: Case[] = translationCases().map((t) => ({ name: t.name, request: { path: t.path, body: t.body, headers: { authorization: `Bearer ${data.apiKey}` } } }));
+    const cases = [...bodyCases(maxBody, data.apiKey), ...translation, ...requestCases(data.apiKey)];
+    const translationStatuses = new Map<number, number>();
+    let slowestTranslation = 0;
     for (const k of cases) {
       const bytes = Buffer.isBuffer(k.request) ? k.request : typeof k.request === 'function' ? k.request(port) : requestBytes(port, k.request);
       const path = Buffer.isBuffer(k.request) || typeof k.request === 'function' ? '/' : k.request.path;
       const a = await exchange(port, bytes);
       statuses.set(a.status, (statuses.get(a.status) ?? 0) + 1);
+      if (translation.includes(k)) {
+        translationStatuses.set(a.status, (translationStatuses.get(a.status) ?? 0) + 1);
+        slowestTranslation = Math.max(slowestTranslation, a.ms);
+      }
       if (a.timedOut) {
         hangs++;
         note(`${k.name}: no answer within 10 s`);
@@ -159,8 +171,34 @@ export async function badInput(f: Figures): Promise<void> {
       }
     }
 
-    // Clients that stall: 20 sockets with half a body, and one with half its headers.
+    // A neighbour while the worst translation case runs: a plain chat request sent 20 ms after it
+    // (its time includes the fake upstream's, which shares this process with the runner), and a
+    // GET /v1/models the proxy answers itself (its time is the proxy's event loop alone).
     const chat = sampleRequest('openai');
+    const neighbourAlone: number[] = [];
+    const neighbourBeside: number[] = [];
+    const modelsBeside: number[] = [];
+    const worstMs: number[] = [];
+    const worst = worstCase();
+    for (let round = 0; round < 5; round++) {
+      neighbourAlone.push((await call(proc.url, chat.path, { body: chat.body, apiKey: data.apiKey, timeoutMs: 30_000 })).ms);
+      const running = call(proc.url, worst.path, { body: worst.body, apiKey: data.apiKey, timeoutMs: 30_000 });
+      await sleep(20);
+      const [beside, models] = await Promise.all([
+        call(proc.url, chat.path, { body: chat.body, apiKey: data.apiKey, timeoutMs: 30_000 }),
+        call(proc.url, '/v1/models', { apiKey: data.apiKey, timeoutMs: 30_000 }),
+      ]);
+      modelsBeside.push(models.ms);
+      const w = await running;
+      if (beside.status !== 200 || w.status !== 200) {
+        notServing++;
+        note(`neighbour round ${round}: neighbour ${beside.status || beside.error}, worst case ${w.status || w.error}`);
+      }
+      neighbourBeside.push(beside.ms);
+      worstMs.push(w.ms);
+    }
+
+    // Clients that stall: 20 sockets with half a body, and one with half its headers.
     const full = requestBytes(port, { path: chat.path, body: JSON.stringify(chat.body), headers: { authorization: `Bearer ${data.apiKey}` } });
     const sockets = await Promise.all([
       ...Array.from({ length: 20 }, () => stalled(port, full.subarray(0, full.length - 10))),
@@ -191,6 +229,14 @@ export async function badInput(f: Figures): Promise<void> {
     const alive = proc.child.exitCode === null && proc.child.signalCode === null;
 
     f.goal('cases in the corpus', cases.length + 4, { min: 80 });
+    f.goal('translation cases (chat, responses, messages)', translation.length, { min: 100 });
+    f.goal('neighbour request while the worst translation case runs, slowest of 5', Math.max(...neighbourBeside), { max: 1000 }, 'ms');
+    f.info('the same neighbour request alone, slowest of 5', Math.max(...neighbourAlone), 'ms');
+    f.info('GET /v1/models (answered by the proxy itself) beside the worst case, slowest of 5', Math.max(...modelsBeside), 'ms');
+    f.info('the same, median of 5', median(modelsBeside), 'ms');
+    f.info('the worst translation case itself (a $ref graph of 2^20 copies), slowest of 5', Math.max(...worstMs), 'ms');
+    f.info('slowest answer to a translation case', slowestTranslation, 'ms');
+    f.note(`translation statuses: ${[...translationStatuses.entries()].sort((x, y) => x[0] - y[0]).map(([code, n]) => `${code}×${n}`).join(', ')}`);
     f.goal('5xx answers', fiveXX, { max: 0 });
     f.goal('hangs (no answer within 10 s)', hangs, { max: 0 });
     f.goal('JSON errors not in the caller\'s shape', wrongShape, { max: 0 });

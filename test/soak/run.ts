@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { badInput } from './bad-input';
 import { diskFaults } from './disk-faults';
 import { faultMatrix } from './fault-matrix';
+import { fuzz } from './fuzz';
 import { lostUpdates } from './lost-updates';
 import { Figures, machine, printScenario, writeReport, type ScenarioResult } from './report';
 import { secrets } from './secrets';
@@ -27,6 +28,7 @@ const scenarios: Scenario[] = [
   { name: 'single-flight', size: () => '500 concurrent requests × 2', run: (f) => singleFlight(f, { concurrent: 500 }) },
   { name: 'fault-matrix', size: (q) => `${q ? 1000 : 10000} requests after a 2,000-request warm-up`, run: (f, q) => faultMatrix(f, { requests: q ? 1000 : 10_000 }) },
   { name: 'bad-input', size: () => 'corpus', run: (f) => badInput(f) },
+  { name: 'fuzz', size: (q) => `${q ? 10_000 : 50_000} codec runs`, run: (f, q) => fuzz(f, { runs: q ? 10_000 : 50_000 }) },
   { name: 'disk-faults', size: () => 'read-only + ENOSPC', run: (f) => diskFaults(f) },
   { name: 'secrets', size: () => 'whole run', run: (f) => secrets(f) },
 ];

@@ -29,6 +29,24 @@ void describe('describeAccount', () => {
         { model: 'gemini-2.5-flash', until: NOW + 10 * 60, reason: '403' },
       ],
     }, 'healthy · used 2 h ago · 2 models cooling until 14:05'],
+    ['a model the project lacks', {
+      last_used: NOW - 7200, project_id: 'ada-proj',
+      cooldowns: [{ model: 'gemini-9-pro', until: NOW + 3600, reason: '404 Not Found: Publisher Model gemini-9-pro was not found', model_not_found: true }],
+    }, 'healthy · used 2 h ago · gemini-9-pro not in project ada-proj'],
+    ['a missing model beside a cooling one', {
+      last_used: NOW - 7200,
+      cooldowns: [
+        { model: 'gemini-9-pro', until: NOW + 3600, reason: '404 Not Found', model_not_found: true },
+        { model: 'gemini-2.5-pro', until: NOW + 15 * 60, reason: '429 Too Many Requests' },
+      ],
+    }, 'healthy · used 2 h ago · gemini-9-pro not in project (the default) · gemini-2.5-pro cooling until 14:05 (429 Too Many Requests)'],
+    ['two missing models', {
+      last_used: NOW - 7200, project_id: 'p',
+      cooldowns: [
+        { model: 'gemini-9-pro', until: NOW + 3600, reason: '404', model_not_found: true },
+        { model: 'gemini-9-flash', until: NOW + 3000, reason: '404', model_not_found: true },
+      ],
+    }, 'healthy · used 2 h ago · 2 models not in project p'],
     ['a model cooldown that has ended is not shown', { cooldowns: [{ model: 'gemini-2.5-pro', until: NOW - 1, reason: '429' }] },
       'healthy · never used'],
     ['cooling on 429', { state: 'cooling', cooldowns: [{ model: '*', until: NOW + 15 * 60, reason: '429' }] }, 'cooling until 14:05 (429)'],
@@ -74,6 +92,14 @@ void describe('tooltipRows', () => {
     const rows = tooltipRows(summary({ cooldowns: [{ model: 'gemini-2.5-pro', until: NOW + 600, reason: '403 PERMISSION_DENIED' }] }), NOW, counts, NOW + 1800);
     assert.deepEqual(rows.find(([k]) => k.startsWith('Cooling')), ['Cooling (gemini-2.5-pro)', 'until 14:00: 403 PERMISSION_DENIED']);
     assert.deepEqual(rows.find(([k]) => k === 'Access token'), ['Access token', 'valid until 14:20']);
+  });
+  void test('a model missing in the project says so, with Google\'s message', () => {
+    const rows = tooltipRows(summary({ project_id: 'ada-proj', cooldowns: [{ model: 'gemini-9-pro', until: NOW + 600, reason: '404 Not Found: Publisher Model gemini-9-pro was not found', model_not_found: true }] }), NOW, counts);
+    assert.deepEqual(rows.find(([k]) => k.startsWith('Missing')), [
+      'Missing model (gemini-9-pro)',
+      'not found in project ada-proj; tried again after 14:00: 404 Not Found: Publisher Model gemini-9-pro was not found',
+    ]);
+    assert.equal(rows.find(([k]) => k.startsWith('Cooling')), undefined);
   });
 });
 

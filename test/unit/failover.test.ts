@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { InvalidGrantError, OAuthClientMismatchError, OAuthRequestError, OAuthTransientError } from '../../src/core/errors';
 import { decide, parseGoogleError, parseRetryDelay, type DecideContext, type Decision, type GoogleErrorBody, type Outcome } from '../../src/core/failover';
+import type { RateLimitHit } from '../../src/core/quota';
 
 const NOW = Date.parse('2025-01-01T12:00:00Z');
 const ctx = (over: Partial<DecideContext> = {}): DecideContext => ({ consecutiveFailures: 0, already401: false, now: NOW, ...over });
@@ -10,10 +11,35 @@ const retryInfo = (retryDelay: unknown) => google('Resource exhausted.', [
   { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'RATE_LIMIT_EXCEEDED' },
   { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay },
 ]);
+const PER_DAY = {
+  quotaMetric: 'generativelanguage.googleapis.com/generate_content_free_tier_requests',
+  quotaId: 'GenerateRequestsPerDayPerProjectPerModel-FreeTier',
+  quotaDimensions: { location: 'global', model: 'gemini-2.5-pro' },
+  quotaValue: '50',
+};
+const PER_MINUTE = { ...PER_DAY, quotaId: 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier', quotaValue: '2' };
+const PER_DAY_HIT = { quotaId: PER_DAY.quotaId, quotaMetric: PER_DAY.quotaMetric, window: 'per-day' as const };
+/** The Gemini API's quota 429: QuotaFailure, Help, then RetryInfo (when given). */
+const quotaFailure = (retryDelay: string | undefined, ...violations: object[]) =>
+  google('You exceeded your current quota.', [
+    { '@type': 'type.googleapis.com/google.rpc.QuotaFailure', violations },
+    { '@type': 'type.googleapis.com/google.rpc.Help', links: [{ description: 'Learn more about Gemini API quotas', url: 'https://ai.google.dev/gemini-api/docs/rate-limits' }] },
+    ...(retryDelay ? [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay }] : []),
+  ]);
 const http = (status: number, extra: Partial<Extract<Outcome, { kind: 'http' }>> = {}): Outcome => ({ kind: 'http', status, ...extra });
 const rotate = (scope: 'account' | 'model', seconds: number, reason: string): Decision => ({
   action: 'rotate',
   cooldown: { scope, seconds, reason },
+});
+/** A 429's decision: a model cooldown that keeps what Google said (the delay it asked for, unclamped; the quota it named). */
+const limited = (seconds: number, reason: string, retryDelayS: number | null, quota: Partial<RateLimitHit> = {}): Decision => ({
+  action: 'rotate',
+  cooldown: {
+    scope: 'model',
+    seconds,
+    reason,
+    rateLimit: { at: NOW, retryDelayS, quotaId: null, quotaMetric: null, window: null, ...quota },
+  },
 });
 
 describe('decide: the failover table', () => {
@@ -40,52 +66,84 @@ describe('decide: the failover table', () => {
     {
       name: '404 for a model the project lacks: account+model 1 h',
       outcome: http(404, { modelNotFound: true, googleError: google('Publisher Model `gemini-9` was not found') }),
-      want: rotate('model', 3600, '404 Not Found: Publisher Model `gemini-9` was not found'),
+      want: {
+        action: 'rotate',
+        cooldown: {
+          scope: 'model',
+          seconds: 3600,
+          reason: '404 Not Found: Publisher Model `gemini-9` was not found',
+          modelNotFound: { message: 'Publisher Model `gemini-9` was not found' },
+        },
+      },
     },
-    { name: '429 without a hint: 5 s', outcome: http(429), want: rotate('model', 5, '429 Too Many Requests') },
-    { name: '429 doubles per model failure: 10 s', outcome: http(429), ctx: { modelFailures: 1 }, want: rotate('model', 10, '429 Too Many Requests') },
-    { name: '429 doubling: 320 s after 6', outcome: http(429), ctx: { modelFailures: 6 }, want: rotate('model', 320, '429 Too Many Requests') },
-    { name: '429 doubling caps at 10 min after 7', outcome: http(429), ctx: { modelFailures: 7 }, want: rotate('model', 600, '429 Too Many Requests') },
-    { name: '429 doubling stays capped after 50', outcome: http(429), ctx: { modelFailures: 50 }, want: rotate('model', 600, '429 Too Many Requests') },
+    { name: '429 without a hint: 5 s', outcome: http(429), want: limited(5, '429 Too Many Requests', null) },
+    { name: '429 doubles per model failure: 10 s', outcome: http(429), ctx: { modelFailures: 1 }, want: limited(10, '429 Too Many Requests', null) },
+    { name: '429 doubling: 320 s after 6', outcome: http(429), ctx: { modelFailures: 6 }, want: limited(320, '429 Too Many Requests', null) },
+    { name: '429 doubling caps at 10 min after 7', outcome: http(429), ctx: { modelFailures: 7 }, want: limited(600, '429 Too Many Requests', null) },
+    { name: '429 doubling stays capped after 50', outcome: http(429), ctx: { modelFailures: 50 }, want: limited(600, '429 Too Many Requests', null) },
     {
       name: '429 ignores account-wide failures (quotas are per model)',
       outcome: http(429),
       ctx: { consecutiveFailures: 3 },
-      want: rotate('model', 5, '429 Too Many Requests'),
+      want: limited(5, '429 Too Many Requests', null),
     },
     {
       name: '429 with RetryInfo 30s',
       outcome: http(429, { googleError: retryInfo('30s') }),
       ctx: { modelFailures: 5 },
-      want: rotate('model', 30, '429 Too Many Requests: Resource exhausted.'),
+      want: limited(30, '429 Too Many Requests: Resource exhausted.', 30),
     },
     {
       name: '429 with RetryInfo wins over Retry-After',
       outcome: http(429, { googleError: retryInfo('1.5s'), retryAfterHeader: '120' }),
-      want: rotate('model', 1.5, '429 Too Many Requests: Resource exhausted.'),
+      want: limited(1.5, '429 Too Many Requests: Resource exhausted.', 1.5),
     },
-    { name: '429 with Retry-After seconds', outcome: http(429, { retryAfterHeader: '42' }), want: rotate('model', 42, '429 Too Many Requests') },
+    { name: '429 with Retry-After seconds', outcome: http(429, { retryAfterHeader: '42' }), want: limited(42, '429 Too Many Requests', 42) },
     {
       name: '429 just under 1 h: cooldown only',
       outcome: http(429, { retryAfterHeader: '3599' }),
-      want: rotate('model', 3599, '429 Too Many Requests'),
+      want: limited(3599, '429 Too Many Requests', 3599),
     },
     {
       name: '429 of exactly 1 h: quota protection',
       outcome: http(429, { retryAfterHeader: '3600' }),
-      want: { ...rotate('model', 3600, '429 Too Many Requests'), quotaProtectUntilSeconds: 3600 },
+      want: { ...limited(3600, '429 Too Many Requests', 3600), quotaProtectUntilSeconds: 3600 },
     },
     {
       name: '429 of 2 h (RetryInfo 7200s): quota protection',
       outcome: http(429, { googleError: retryInfo('7200s') }),
-      want: { ...rotate('model', 7200, '429 Too Many Requests: Resource exhausted.'), quotaProtectUntilSeconds: 7200 },
+      want: { ...limited(7200, '429 Too Many Requests: Resource exhausted.', 7200), quotaProtectUntilSeconds: 7200 },
     },
     {
       name: '429 of a day is clamped to 6 h',
       outcome: http(429, { retryAfterHeader: '86400' }),
-      want: { ...rotate('model', 21600, '429 Too Many Requests'), quotaProtectUntilSeconds: 21600 },
+      want: { ...limited(21600, '429 Too Many Requests', 86400), quotaProtectUntilSeconds: 21600 },
     },
-    { name: '429 with retryDelay 0s is clamped to 1 s', outcome: http(429, { googleError: retryInfo('0s') }), want: rotate('model', 1, '429 Too Many Requests: Resource exhausted.') },
+    {
+      name: '429 for a per-day quota: until the reset at midnight Pacific (20 h away), not its 12 s retryDelay; no quota protection',
+      outcome: http(429, { googleError: quotaFailure('12s', PER_DAY) }),
+      want: limited(20 * 3600, '429 Too Many Requests: You exceeded your current quota.', 12, PER_DAY_HIT),
+    },
+    {
+      name: '429 for a per-day quota without RetryInfo: until the reset all the same',
+      outcome: http(429, { googleError: quotaFailure(undefined, PER_DAY) }),
+      want: limited(20 * 3600, '429 Too Many Requests: You exceeded your current quota.', null, PER_DAY_HIT),
+    },
+    {
+      name: '429 naming a per-minute and a per-day quota: the per-day one decides',
+      outcome: http(429, { googleError: quotaFailure('30s', PER_MINUTE, PER_DAY) }),
+      want: limited(20 * 3600, '429 Too Many Requests: You exceeded your current quota.', 30, PER_DAY_HIT),
+    },
+    {
+      name: '429 for a per-minute quota follows RetryInfo',
+      outcome: http(429, { googleError: quotaFailure('41.5s', PER_MINUTE) }),
+      want: limited(41.5, '429 Too Many Requests: You exceeded your current quota.', 41.5, {
+        quotaId: PER_MINUTE.quotaId,
+        quotaMetric: PER_MINUTE.quotaMetric,
+        window: 'per-minute',
+      }),
+    },
+    { name: '429 with retryDelay 0s is clamped to 1 s', outcome: http(429, { googleError: retryInfo('0s') }), want: limited(1, '429 Too Many Requests: Resource exhausted.', 0) },
     { name: '500: account 10 s', outcome: http(500), want: rotate('account', 10, '500 Internal Server Error') },
     { name: '502: account 10 s', outcome: http(502), want: rotate('account', 10, '502 Bad Gateway') },
     {

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { REFUSAL_DETAILS } from '../fakes/anthropic-script';
 import { FakeUpstream } from '../fakes/upstream';
 import { parseCallDirectives } from '../fakes/scripted-model';
 
@@ -83,12 +84,22 @@ const thinking = (includeThoughts: boolean): Json => ({ generationConfig: { thin
 describe('scripted model on the Gemini routes', () => {
   for (const mode of MODES) {
     describe(mode, () => {
-      test('echo: the prompt, STOP, word-count usage with no cache', async () => {
+      test('echo: the prompt, STOP, word-count usage with no cache, as recorded answers carry it', async () => {
         const a = await gemini(mode, { contents: [{ role: 'user', parts: [{ text: 'hello there' }] }] });
         assert.equal(a.text, 'echo: hello there');
         assert.equal(a.finishReason, 'STOP');
-        assert.deepEqual(a.usage, { promptTokenCount: 2, candidatesTokenCount: 3, totalTokenCount: 5, cachedContentTokenCount: 0 });
-        if (!mode.endsWith('whole')) assert.equal(a.chunks.length, 3, 'the text in `pace.chunks` pieces');
+        const vertex = mode.startsWith('vertex');
+        // Recorded answers (test/fixtures/recorded) have promptTokensDetails and no zero cachedContentTokenCount;
+        // Vertex adds trafficType, and createTime on every chunk.
+        assert.deepEqual(a.usage, {
+          promptTokenCount: 2, candidatesTokenCount: 3, totalTokenCount: 5, promptTokensDetails: [{ modality: 'TEXT', tokenCount: 2 }],
+          ...(vertex ? { trafficType: 'ON_DEMAND' } : {}),
+        });
+        assert.ok(a.chunks.every((c) => (typeof (c as Json).createTime === 'string') === vertex));
+        if (mode.endsWith('whole')) return;
+        assert.equal(a.chunks.length, 3, 'the text in `pace.chunks` pieces');
+        // A Vertex stream's chunks before the last carry only the traffic type, as the recording of one does.
+        for (const early of a.chunks.slice(0, -1)) assert.deepEqual(early.usageMetadata, vertex ? { trafficType: 'ON_DEMAND' } : a.usage);
       });
 
       test('[[call]] with a declared tool: a functionCall part, whole in one chunk', async () => {
@@ -138,8 +149,11 @@ describe('scripted model on the Gemini routes', () => {
       test('[[think]] with includeThoughts: a thought part first, the signature on the next part, thoughtsTokenCount', async () => {
         const a = await gemini(mode, withTools('[[think]] why is the sky blue', thinking(true)));
         assert.deepEqual(a.parts[0], { text: 'thinking about it', thought: true });
-        assert.match(String(a.parts[1].thoughtSignature), /^[A-Za-z0-9+/]+=*$/);
-        assert.equal(Buffer.from(String(a.parts[1].thoughtSignature), 'base64').toString().startsWith('sig-'), true);
+        // Whole, the signature is on the text part; streamed, on an empty text part in the last chunk (as recorded).
+        const signed = mode.endsWith('whole') ? a.parts[1] : a.parts.at(-1)!;
+        if (!mode.endsWith('whole')) assert.equal(signed.text, '');
+        assert.match(String(signed.thoughtSignature), /^[A-Za-z0-9+/]+=*$/);
+        assert.equal(Buffer.from(String(signed.thoughtSignature), 'base64').toString().startsWith('sig-'), true);
         assert.equal(a.parts.filter((p) => p.thoughtSignature).length, 1, 'one signature');
         assert.equal(a.text, 'echo: [[think]] why is the sky blue');
         assert.equal(a.usage.thoughtsTokenCount, 3);
@@ -198,11 +212,21 @@ describe('Gemini 3 thought signatures', () => {
   const ask = '[[call get_weather {"city":"Oslo"}]] [[call get_weather {"city":"Bern"}]]';
 
   for (const mode of MODES) {
-    test(`${mode}: a call step carries a signature on its first functionCall part only`, async () => {
+    test(`${mode}: a call step carries a signature on its first functionCall part only; ends as recorded`, async () => {
       const a = await gemini(mode, withTools(ask), model);
-      assert.equal(a.parts.length, 2);
-      assert.equal(typeof a.parts[0].thoughtSignature, 'string');
-      assert.equal(a.parts[1].thoughtSignature, undefined);
+      const calls = a.parts.filter((p) => p.functionCall);
+      assert.equal(calls.length, 2);
+      assert.equal(typeof calls[0].thoughtSignature, 'string');
+      assert.equal(calls[1].thoughtSignature, undefined);
+      const last = a.chunks.at(-1)!.candidates[0] as Json;
+      if (mode.endsWith('whole')) {
+        // The recorded whole Gemini 3 call step (Gemini API) says why it stopped; Vertex's is not recorded here.
+        assert.equal(last.finishMessage, mode.startsWith('gemini-api') ? 'Model generated function call(s).' : undefined);
+      } else {
+        // The recorded streams end a call step with a chunk of one empty text part and the finishReason.
+        assert.deepEqual(last.content, { role: 'model', parts: [{ text: '' }] });
+        assert.equal(last.finishReason, 'STOP');
+      }
     });
   }
 
@@ -222,7 +246,9 @@ describe('Gemini 3 thought signatures', () => {
         },
       ],
     });
-    const stripped = first.parts.map(({ thoughtSignature: _drop, ...rest }) => rest);
+    // A client sends back the calls (Google refuses the stream's closing empty text part in a request).
+    const calls = first.parts.filter((p) => p.functionCall);
+    const stripped = calls.map(({ thoughtSignature: _drop, ...rest }) => rest);
     const refused = await post(geminiPath('vertex whole', model), history(stripped));
     assert.equal(refused.status, 400);
     const error = JSON.parse(refused.text).error as Json;
@@ -233,8 +259,15 @@ describe('Gemini 3 thought signatures', () => {
         'thought_signature may lead to degraded model performance. Additional data, function call `default_api:get_weather` , position 2. ' +
         'Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more details.',
     );
-    const accepted = await gemini('gemini-api whole', history(first.parts), model);
+    const accepted = await gemini('gemini-api whole', history(calls), model);
     assert.equal(accepted.text, 'tool said: -3C | 9C');
+    // Google's documented sentinel for calls whose signature is lost is accepted like a signature.
+    const sentinel = stripped.map((part, i) => (i === 0 ? { ...part, thoughtSignature: 'skip_thought_signature_validator' } : part));
+    const bypassed = await gemini('vertex whole', history(sentinel), model);
+    assert.equal(bypassed.text, 'tool said: -3C | 9C');
+    // On any part but the first function call it does not count.
+    const misplaced = stripped.map((part, i) => (i === 1 ? { ...part, thoughtSignature: 'skip_thought_signature_validator' } : part));
+    assert.equal((await post(geminiPath('vertex whole', model), history(misplaced))).status, 400);
   });
 
   test('Gemini 2.5 carries no signature on a plain call step and takes the history back without one', async () => {
@@ -498,6 +531,7 @@ const claudePath = (stream: boolean, model = 'claude-sonnet-4-5@20250929'): stri
 interface AnthropicAnswer {
   content: Json[];
   stop_reason: string;
+  stop_details?: Json;
   stop_sequence: string | null;
   usage: Json;
   events: Json[];
@@ -531,11 +565,12 @@ function foldAnthropicStream(text: string): AnthropicAnswer {
       if (e.delta.type === 'signature_delta') block.signature += e.delta.signature;
       if (e.delta.type === 'input_json_delta') json[e.index] += e.delta.partial_json;
     }
-    if (e.type === 'content_block_stop' && content[e.index].type === 'tool_use') content[e.index].input = JSON.parse(json[e.index]);
+    // No `partial_json` at all is no arguments (the SDK reads it as {}).
+    if (e.type === 'content_block_stop' && content[e.index].type === 'tool_use') content[e.index].input = json[e.index] ? JSON.parse(json[e.index]) : {};
     if (e.type === 'message_delta') end = e;
   }
   assert.equal(events.at(-1)!.type, 'message_stop');
-  return { content, stop_reason: end.delta.stop_reason, stop_sequence: end.delta.stop_sequence, usage: { ...start.message.usage, ...end.usage }, events };
+  return { content, stop_reason: end.delta.stop_reason, stop_details: end.delta.stop_details, stop_sequence: end.delta.stop_sequence, usage: { ...start.message.usage, ...end.usage }, events };
 }
 
 async function claude(stream: boolean, body: Json): Promise<AnthropicAnswer> {
@@ -545,7 +580,7 @@ async function claude(stream: boolean, body: Json): Promise<AnthropicAnswer> {
   const m = JSON.parse(res.text) as Json;
   assert.equal(m.type, 'message');
   assert.match(m.id, /^msg_/);
-  return { content: m.content, stop_reason: m.stop_reason, stop_sequence: m.stop_sequence, usage: m.usage, events: [] };
+  return { content: m.content, stop_reason: m.stop_reason, stop_details: m.stop_details, stop_sequence: m.stop_sequence, usage: m.usage, events: [] };
 }
 
 const claudeTool = { name: 'get_weather', description: 'Weather', input_schema: { type: 'object', properties: { city: { type: 'string' } } } };
@@ -578,6 +613,8 @@ describe('scripted model on Claude on Vertex', () => {
         if (stream) {
           const pieces = a.events.filter((e) => e.index === 0 && e.delta?.type === 'input_json_delta');
           assert.deepEqual(pieces.map((e) => e.delta.partial_json), ['{"city":', '"Rome"}'], 'the input in two pieces');
+          const none = a.events.filter((e) => e.index === 1 && e.delta?.type === 'input_json_delta');
+          assert.deepEqual(none.map((e) => e.delta.partial_json), [''], 'no arguments: one empty partial_json, as recorded live');
         }
       });
 
@@ -632,6 +669,7 @@ describe('scripted model on Claude on Vertex', () => {
         const a = await claude(stream, say('[[safety]]'));
         assert.equal(a.stop_reason, 'refusal');
         assert.deepEqual(a.content, []);
+        assert.deepEqual(a.stop_details, REFUSAL_DETAILS, 'stop_details says why, as recorded live');
       });
 
       test('[[stop:SEQ]]: stop_reason stop_sequence naming SEQ', async () => {

@@ -80,6 +80,7 @@ describe('anthropicAnswerDecoder: Claude SSE -> events', () => {
         sse('message_delta', { delta: { stop_reason: stopReason, stop_sequence: stopReason === 'stop_sequence' ? 'END' : null }, usage: { output_tokens: 2 } }) + sse('message_stop', {});
       assert.deepEqual(lastOf(decode(text)), {
         type: 'finish', reason, rawReason: stopReason, usage: { inputTokens: 3, outputTokens: 2 }, ...(stopReason === 'stop_sequence' ? { stopSequence: 'END' } : {}),
+        ...(stopReason === 'refusal' ? { message: 'Claude declined to answer.' } : {}),
       });
     });
   }
@@ -114,7 +115,7 @@ describe('anthropicAnswerDecoder: Claude SSE -> events', () => {
     const events = decode(text);
     assert.deepEqual(events.slice(-2), [
       { type: 'reasoning-end', id: 'b0', signature: 'EqQBCkYIBRgC' },
-      { type: 'finish', reason: 'error', rawReason: 'overloaded_error: Overloaded', usage: { inputTokens: 35, cachedInputTokens: 20, outputTokens: 1 } },
+      { type: 'finish', reason: 'error', rawReason: 'overloaded_error: Overloaded', message: "Claude's answer failed: overloaded_error: Overloaded", usage: { inputTokens: 35, cachedInputTokens: 20, outputTokens: 1 } },
     ]);
   });
 
@@ -122,7 +123,7 @@ describe('anthropicAnswerDecoder: Claude SSE -> events', () => {
     const text = claudeStream.slice(0, claudeStream.indexOf('event: content_block_stop'));
     assert.deepEqual(decode(text).slice(-2), [
       { type: 'reasoning-end', id: 'b0', signature: 'EqQBCkYIBRgC' },
-      { type: 'finish', reason: 'error', rawReason: 'the upstream stream ended before message_stop', usage: { inputTokens: 35, cachedInputTokens: 20, outputTokens: 1 } },
+      { type: 'finish', reason: 'error', rawReason: 'the upstream stream ended before message_stop', message: "Claude's answer failed: the upstream stream ended before message_stop", usage: { inputTokens: 35, cachedInputTokens: 20, outputTokens: 1 } },
     ]);
   });
 
@@ -139,7 +140,7 @@ describe('anthropicAnswerDecoder: Claude SSE -> events', () => {
   test('an empty body: a start and a finish error', () => {
     assert.deepEqual(decode(''), [
       { type: 'response-start', id: '', model: '' },
-      { type: 'finish', reason: 'error', rawReason: 'the upstream stream ended before message_stop', usage: { inputTokens: 0, outputTokens: 0 } },
+      { type: 'finish', reason: 'error', rawReason: 'the upstream stream ended before message_stop', message: "Claude's answer failed: the upstream stream ended before message_stop", usage: { inputTokens: 0, outputTokens: 0 } },
     ]);
   });
 });
@@ -193,6 +194,7 @@ describe('anthropicAnswerDecoder: one Messages JSON (not streamed)', () => {
       { type: 'tool-call-delta', id: 'b2', delta: '{"path":"a.txt"}' },
       { type: 'tool-call-end', id: 'b2' },
       { type: 'tool-call-start', id: 'b3', toolCallId: 'toolu_03', name: 'Now' },
+      { type: 'tool-call-delta', id: 'b3', delta: '{}' },
       { type: 'tool-call-end', id: 'b3' },
       { type: 'finish', reason: 'tool-calls', rawReason: 'tool_use', usage: { inputTokens: 12, outputTokens: 30 } },
     ]);
@@ -207,7 +209,7 @@ describe('anthropicAnswerDecoder: one Messages JSON (not streamed)', () => {
   });
   test('an error body -> finish error', () => {
     assert.deepEqual(lastOf(decode('{"type":"error","error":{"type":"invalid_request_error","message":"bad"}}', 0, false)), {
-      type: 'finish', reason: 'error', rawReason: 'invalid_request_error: bad', usage: { inputTokens: 0, outputTokens: 0 },
+      type: 'finish', reason: 'error', rawReason: 'invalid_request_error: bad', message: "Claude's answer failed: invalid_request_error: bad", usage: { inputTokens: 0, outputTokens: 0 },
     });
   });
   test('an unparsable body -> finish error', () => {

@@ -5,6 +5,7 @@ import {
   countTokensFromGemini,
   geminiAnswerDecoder,
   signatureFromToolCallId,
+  SKIP_SIGNATURE_VALIDATOR,
   toGeminiCountTokensRequest,
   toGeminiRequest,
   toolCallIdWithSignature,
@@ -130,6 +131,33 @@ test('request: signatures go back only when they came from Gemini', () => {
     { name: 'empty signed reasoning first -> a part of its own', parts: [{ type: 'reasoning', text: '', signature: 'gemini.s2' }, { type: 'text', text: 'a' }], want: [{ thought: true, text: '', thoughtSignature: 's2' }, { text: 'a' }] },
   ];
   for (const row of rows) assert.deepEqual(model(row.parts), row.want, row.name);
+});
+
+test('request: Gemini 3 function calls without a signature get Google\'s sentinel; a real signature always wins', () => {
+  type AssistantParts = Extract<Message, { role: 'assistant' }>['parts'];
+  const call = (id: string, name: string): AssistantParts[number] => ({ type: 'tool-call', id, name, input: {} });
+  const result = (id: string, name: string): Message => ({ role: 'tool', parts: [{ type: 'tool-result', toolCallId: id, toolName: name, output: [{ type: 'text', text: 'ok' }] }] });
+  const S = SKIP_SIGNATURE_VALIDATOR;
+  const rows: { name: string; model: string; turns: AssistantParts[]; want: (string | undefined)[][]; unsigned: string[] }[] = [
+    { name: 'a rewritten id (LiteLLM) on Gemini 3', model: 'gemini-3-pro-preview', turns: [[call('call_abc', 'bash')]], want: [[S]], unsigned: ['bash'] },
+    { name: 'a Claude tool id (history from another model)', model: 'gemini-3-flash-preview', turns: [[call('toolu_01X', 'read')]], want: [[S]], unsigned: ['read'] },
+    { name: 'a real signature is kept', model: 'gemini-3-pro-preview', turns: [[call(signedId('real'), 'bash')]], want: [['real']], unsigned: [] },
+    { name: 'parallel calls: only the first is signed, by the model', model: 'gemini-3-pro-preview', turns: [[call(signedId('real'), 'a'), call('call_2', 'b')]], want: [['real', undefined]], unsigned: [] },
+    { name: 'parallel calls without any: the first gets the sentinel', model: 'gemini-3-pro-preview', turns: [[call('c1', 'a'), call('c2', 'b')]], want: [[S, undefined]], unsigned: ['a'] },
+    { name: 'each step of the turn', model: 'gemini-3-pro-preview', turns: [[call('c1', 'a')], [call(signedId('s2'), 'b')], [call('c3', 'c')]], want: [[S], ['s2'], [S]], unsigned: ['a', 'c'] },
+    { name: 'Gemini 2.5 does not need one', model: 'gemini-2.5-pro', turns: [[call('call_abc', 'bash')]], want: [[undefined]], unsigned: [] },
+  ];
+  for (const row of rows) {
+    const messages: Message[] = [user('q')];
+    for (const turn of row.turns) {
+      messages.push({ role: 'assistant', parts: turn });
+      for (const part of turn) if (part.type === 'tool-call') messages.push(result(part.id, part.name));
+    }
+    const got = toGeminiRequest(request({ model: row.model, messages }));
+    const models = (got.body.contents as { role: string; parts: Json[] }[]).filter((c) => c.role === 'model');
+    assert.deepEqual(models.map((c) => c.parts.filter((p) => 'functionCall' in p).map((p) => p.thoughtSignature)), row.want, row.name);
+    assert.deepEqual(got.unsigned, row.unsigned, `${row.name}: unsigned`);
+  }
 });
 
 // ---- request: tools -------------------------------------------------------------------------
@@ -283,7 +311,7 @@ const describeId = (id: string) => {
   return sig !== undefined ? `signed:${sig}` : /^call_[0-9a-f]{16}$/.test(id) ? 'unsigned' : `bad:${id}`;
 };
 const start = { type: 'response-start', id: 'resp-1', model: 'gemini-2.5-pro' } as const;
-const finish = (reason: string, rawReason: string, use: Usage = { inputTokens: 0, outputTokens: 0 }) => ({ type: 'finish', reason, usage: use, rawReason });
+const finish = (reason: string, rawReason: string, use: Usage = { inputTokens: 0, outputTokens: 0 }, message?: string) => ({ type: 'finish', reason, usage: use, rawReason, ...(message ? { message } : {}) });
 
 test('answer: Gemini SSE chunks -> events', () => {
   const rows: { name: string; text: string; want: unknown[]; freeformTools?: string[] }[] = [
@@ -359,23 +387,20 @@ test('answer: Gemini SSE chunks -> events', () => {
       text: sse(chunk([{ text: 'partial' }], 'MAX_TOKENS')),
       want: [start, { type: 'text-start', id: 'text-0' }, { type: 'text-delta', id: 'text-0', delta: 'partial' }, { type: 'text-end', id: 'text-0' }, finish('length', 'MAX_TOKENS')],
     },
-    { name: 'SAFETY with no parts -> content-filter', text: sse({ candidates: [{ finishReason: 'SAFETY' }], responseId: 'resp-1', modelVersion: 'gemini-2.5-pro' }), want: [start, finish('content-filter', 'SAFETY')] },
-    { name: 'RECITATION -> content-filter', text: sse(chunk([], 'RECITATION')), want: [start, finish('content-filter', 'RECITATION')] },
-    { name: 'PROHIBITED_CONTENT -> content-filter', text: sse(chunk([], 'PROHIBITED_CONTENT')), want: [start, finish('content-filter', 'PROHIBITED_CONTENT')] },
-    { name: 'BLOCKLIST -> content-filter', text: sse(chunk([], 'BLOCKLIST')), want: [start, finish('content-filter', 'BLOCKLIST')] },
-    { name: 'SPII -> content-filter', text: sse(chunk([], 'SPII')), want: [start, finish('content-filter', 'SPII')] },
-    { name: 'IMAGE_SAFETY -> content-filter', text: sse(chunk([], 'IMAGE_SAFETY')), want: [start, finish('content-filter', 'IMAGE_SAFETY')] },
-    { name: 'MALFORMED_FUNCTION_CALL -> error', text: sse(chunk([], 'MALFORMED_FUNCTION_CALL')), want: [start, finish('error', 'MALFORMED_FUNCTION_CALL')] },
-    { name: 'an unknown reason -> other', text: sse(chunk([], 'LANGUAGE')), want: [start, finish('other', 'LANGUAGE')] },
+    {
+      name: 'SAFETY with no parts -> content-filter, said in words',
+      text: sse({ candidates: [{ finishReason: 'SAFETY' }], responseId: 'resp-1', modelVersion: 'gemini-2.5-pro' }),
+      want: [start, finish('content-filter', 'SAFETY', undefined, 'Gemini stopped the answer (SAFETY): the answer may contain safety violations')],
+    },
     {
       name: 'promptFeedback.blockReason without candidates -> content-filter',
       text: sse({ promptFeedback: { blockReason: 'PROHIBITED_CONTENT' }, usageMetadata: { promptTokenCount: 3 }, responseId: 'resp-1', modelVersion: 'gemini-2.5-pro' }),
-      want: [start, finish('content-filter', 'PROHIBITED_CONTENT', { inputTokens: 3, outputTokens: 0 })],
+      want: [start, finish('content-filter', 'PROHIBITED_CONTENT', { inputTokens: 3, outputTokens: 0 }, 'Gemini blocked the prompt (PROHIBITED_CONTENT): it contains prohibited content')],
     },
     {
       name: 'an error chunk mid-stream -> error with its status',
       text: sse(chunk([{ text: 'a' }]), { error: { code: 503, message: 'overloaded', status: 'UNAVAILABLE' } }),
-      want: [start, { type: 'text-start', id: 'text-0' }, { type: 'text-delta', id: 'text-0', delta: 'a' }, { type: 'text-end', id: 'text-0' }, finish('error', 'UNAVAILABLE')],
+      want: [start, { type: 'text-start', id: 'text-0' }, { type: 'text-delta', id: 'text-0', delta: 'a' }, { type: 'text-end', id: 'text-0' }, finish('error', 'UNAVAILABLE', undefined, "Gemini's answer failed: overloaded")],
     },
     {
       name: 'the stream ends without a finishReason: parts closed, finish other',

@@ -514,8 +514,8 @@ const refused: { name: string; body: Json; field: string; message: RegExp }[] = 
   { name: 'tool_choice naming an undeclared function', body: { tools: [], tool_choice: { type: 'function', name: 'nope' } }, field: 'tool_choice', message: /nope, which is not in tools/ },
   { name: 'tool_choice web_search without the tool', body: { tool_choice: { type: 'web_search_preview' } }, field: 'tool_choice', message: /not in tools/ },
   { name: 'no input', body: { input: undefined }, field: 'input', message: /send the conversation/ },
-  { name: 'a malformed data: URL without a type to go by', body: { input: [{ role: 'user', content: [{ type: 'input_file', file_data: 'data:,%E0%A4%A' }] }] }, field: 'input[0].content[0].filename', message: /cannot be told/ },
-  { name: 'an image URL that is neither data: nor http(s)', body: { input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'file:///etc/passwd' }] }] }, field: 'input[0].content[0].image_url', message: /data: URL or an http/ },
+  { name: 'a malformed data: URL (no media type, bad escape)', body: { input: [{ role: 'user', content: [{ type: 'input_file', file_data: 'data:,%E0%A4%A' }] }] }, field: 'input[0].content[0].file_data', message: /malformed data: URL/ },
+  { name: 'an image URL that is neither data: nor https', body: { input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'file:///etc/passwd' }] }] }, field: 'input[0].content[0].image_url', message: /https URL or a data: URL/ },
 ];
 
 describe('fromResponsesRequest: what gets a 400 naming the field', () => {

@@ -1,22 +1,35 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { errorBody, protocolForPath, upstreamMessage, type Protocol } from '../../src/proxy/errors';
+import { errorBody, protocolFor, redactedGoogleError, upstreamMessage, type Protocol } from '../../src/proxy/errors';
 import { clientHeaders, upstreamHeaders } from '../../src/proxy/headers';
 import { sessionKey } from '../../src/proxy/session';
 
-describe('protocolForPath: which error shape a caller expects', () => {
-  const table: [string, Protocol][] = [
-    ['/v1/chat/completions', 'openai'],
-    ['/v1/models', 'openai'],
-    ['/v1/messages', 'anthropic'],
-    ['/v1/messages/count_tokens', 'anthropic'],
-    ['/v1beta/models/gemini-2.5-flash:generateContent', 'google'],
-    ['/v1beta/models', 'google'],
-    ['/healthz', 'google'],
-    ['/admin/accounts', 'google'],
-    ['/nope', 'google'],
+describe('protocolFor: which error shape a caller expects', () => {
+  const gemini = { 'x-goog-api-key': 'k' };
+  const table: [string, Record<string, string>, Protocol][] = [
+    ['/v1/chat/completions', {}, 'openai'],
+    ['/v1/models', {}, 'openai'],
+    ['/v1/models', { authorization: 'Bearer k' }, 'openai'],
+    ['/v1/models', gemini, 'google'],
+    ['/v1/models?key=k', {}, 'google'],
+    ['/v1/models/gpt-4o', {}, 'openai'],
+    ['/v1/models/gemini-2.5-flash:generateContent', {}, 'google'],
+    ['/v1/models/gemini-2.5-flash:streamGenerateContent', {}, 'google'],
+    ['/v1/models/gemini-2.5-flash:countTokens', {}, 'google'],
+    ['/v1/messages', {}, 'anthropic'],
+    ['/v1/messages/count_tokens', {}, 'anthropic'],
+    ['/v1beta/models/gemini-2.5-flash:generateContent', {}, 'google'],
+    ['/v1beta/models', {}, 'google'],
+    ['/healthz', {}, 'google'],
+    ['/admin/accounts', {}, 'google'],
+    ['/nope', {}, 'google'],
   ];
-  for (const [path, protocol] of table) test(`${path} -> ${protocol}`, () => assert.equal(protocolForPath(path), protocol));
+  for (const [target, headers, protocol] of table) {
+    test(`${target} ${JSON.stringify(headers)} -> ${protocol}`, () => {
+      const url = new URL(target, 'http://localhost');
+      assert.equal(protocolFor(url.pathname, headers, url.searchParams), protocol);
+    });
+  }
 });
 
 describe('errorBody: each protocol in its own shape', () => {
@@ -43,16 +56,45 @@ describe('errorBody: each protocol in its own shape', () => {
 });
 
 describe('upstreamMessage: Google\'s message kept, whatever the shape; the account never named', () => {
-  const table: [string, string, number, string[], string][] = [
+  const account: [string, string][] = [['ada@example.com', '<account>'], ['ada-project', '<project>']];
+  const table: [string, string, number, [string, string][], string][] = [
     ['Google', '{"error":{"code":429,"message":"Resource exhausted.","status":"RESOURCE_EXHAUSTED"}}', 429, [], 'Resource exhausted.'],
     ['Vertex OpenAI list', '[{"error":{"code":400,"message":"bad field","status":"INVALID_ARGUMENT"}}]', 400, [], 'bad field'],
     ['Anthropic', '{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: required"}}', 400, [], 'max_tokens: required'],
     ['plain text', 'upstream connect error', 502, [], 'upstream connect error'],
     ['empty', '', 500, [], 'upstream answered HTTP 500'],
-    ['redacted', '{"error":{"message":"caller ada@example.com lacks permission"}}', 403, ['ada@example.com'], 'caller <account> lacks permission'],
+    ['redacted', '{"error":{"message":"caller ada@example.com lacks permission on projects/ada-project"}}', 403, account, 'caller <account> lacks permission on projects/<project>'],
+    ['SSE-framed Google error', 'data: {"error":{"code":404,"message":"Model not found for ada-project","status":"NOT_FOUND"}}\n\n', 404, account, 'Model not found for <project>'],
   ];
   for (const [name, text, status, redact, expected] of table) {
     test(name, () => assert.equal(upstreamMessage(text, status, redact), expected));
+  }
+});
+
+describe('redactedGoogleError: Google\'s error whole, only the account\'s names replaced', () => {
+  const account: [string, string][] = [['ada@example.com', '<account>'], ['ada-project', '<project>']];
+  const error = {
+    error: {
+      code: 403,
+      message: 'Permission denied on projects/ada-project for ada@example.com',
+      status: 'PERMISSION_DENIED',
+      details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'IAM_PERMISSION_DENIED', domain: 'aiplatform.googleapis.com', metadata: { resource: 'projects/ada-project' } }],
+    },
+  };
+  const expected = JSON.parse(JSON.stringify(error).split('ada-project').join('<project>').split('ada@example.com').join('<account>')) as unknown;
+  const table: [string, string][] = [
+    ['JSON', JSON.stringify(error, null, 2)],
+    ['in a list (streamGenerateContent without alt=sse)', JSON.stringify([error])],
+    ['framed as an event (alt=sse)', `data: ${JSON.stringify(error)}\r\n\r\n`],
+  ];
+  for (const [name, text] of table) {
+    test(name, () => {
+      const out = JSON.parse(redactedGoogleError(text, account)!) as unknown;
+      assert.deepEqual(Array.isArray(out) ? out[0] : out, expected);
+    });
+  }
+  for (const text of ['<html>502 Bad Gateway</html>', '', '{"message":"x"}']) {
+    test(`not Google's error: ${JSON.stringify(text)} -> undefined`, () => assert.equal(redactedGoogleError(text, account), undefined));
   }
 });
 

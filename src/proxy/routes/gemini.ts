@@ -1,30 +1,30 @@
-/** Gemini front-end (DESIGN section 6): generateContent, streamGenerateContent, countTokens, model list. */
+/**
+ * Gemini front-end (DESIGN section 6): generateContent, streamGenerateContent, countTokens and the
+ * model list, under `/v1beta` and the stable `/v1` (`GET /v1/models` only when asked Gemini's way:
+ * OpenAI's list shares the path).
+ */
 import { listedModels } from '../../core/models';
-import { HttpError } from '../errors';
+import { GEMINI_METHOD_PATH, HttpError, isGeminiShaped } from '../errors';
 import { sessionKey } from '../session';
 import { sendJson, type Route, type RouteContext } from '../route';
 import { notOffered, resolveFor } from '../translate';
-import type { GeminiMethod } from '../upstream/target';
+import type { GeminiMethod, GeminiVersion } from '../upstream/target';
 
 export const geminiRoutes: readonly Route[] = [
-  {
-    method: 'POST',
-    path: /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent|countTokens)$/,
-    access: 'api',
-    body: true,
-    handle: modelMethod,
-  },
+  { method: 'POST', path: GEMINI_METHOD_PATH, access: 'api', body: true, handle: modelMethod },
   { method: 'GET', path: '/v1beta/models', access: 'api', handle: listModels },
+  { method: 'GET', path: '/v1/models', access: 'api', when: (req, url) => isGeminiShaped(req.headers, url.searchParams), handle: listModels },
 ];
 
 async function modelMethod(ctx: RouteContext): Promise<void> {
   let model: string;
   try {
-    model = decodeURIComponent(ctx.params[0]);
+    model = decodeURIComponent(ctx.params[1]);
   } catch {
     throw new HttpError(400, 'The model name in the path is not valid percent-encoding', { reason: 'invalid_model' });
   }
-  const method = ctx.params[1] as GeminiMethod;
+  const version = ctx.params[0] as GeminiVersion;
+  const method = ctx.params[2] as GeminiMethod;
   const resolved = resolveFor(ctx, model);
   if (resolved.family !== 'gemini') throw notOffered('The Gemini API route', resolved);
   await ctx.forward({
@@ -32,6 +32,7 @@ async function modelMethod(ctx: RouteContext): Promise<void> {
       api: 'gemini',
       model: resolved.model,
       method,
+      version,
       stream: method === 'streamGenerateContent',
       alt: ctx.url.searchParams.get('alt') ?? undefined,
     },

@@ -1,5 +1,5 @@
 /**
- * The Gemini API (DESIGN section 6, kind `gemini`): Gemini paths pass through, OpenAI goes to its
+ * The Gemini API (DESIGN section 6, kind `gemini`): Gemini paths pass through (under the `v1` or `v1beta` the client used), OpenAI goes to its
  * OpenAI-compatible endpoint, the account's project is named in `x-goog-user-project` (quota and
  * billing for OAuth callers). There is no Anthropic route on this API.
  */
@@ -14,7 +14,7 @@ const NO_ANTHROPIC = 'Anthropic models are not served by the Gemini API upstream
 export function geminiApiUpstream(config: Config['upstream']): Upstream {
   return {
     unsupported: (op) => (op.api === 'anthropic-messages' || op.api === 'anthropic-count-tokens' ? NO_ANTHROPIC : undefined),
-    target: (op, body, account) => geminiApiTarget(config, op, body, account),
+    target: (op, body, account, raw) => geminiApiTarget(config, op, body, account, raw),
   };
 }
 
@@ -23,6 +23,7 @@ export function geminiApiTarget(
   op: UpstreamOp,
   body: Record<string, unknown>,
   account: UpstreamAccount,
+  raw?: Buffer,
 ): UpstreamTarget {
   const base = baseOrigin(config.base_url, GEMINI_API_ORIGIN);
   const project = account.projectId || config.project_id;
@@ -31,7 +32,7 @@ export function geminiApiTarget(
     case 'openai-chat':
       return { url: `${base}/v1beta/openai/chat/completions`, body: jsonBody(body), headers };
     case 'gemini':
-      return { url: `${base}/v1beta/models/${pathSafeModel(op.model)}:${op.method}${geminiQuery(op)}`, body: jsonBody(body), headers };
+      return { url: `${base}/${op.version ?? 'v1beta'}/models/${pathSafeModel(op.model)}:${op.method}${geminiQuery(op)}`, body: raw ?? jsonBody(body), headers };
     case 'anthropic-messages':
     case 'anthropic-count-tokens':
       throw new HttpError(404, NO_ANTHROPIC, { reason: 'not_found' });

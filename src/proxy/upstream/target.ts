@@ -6,12 +6,15 @@ import { HttpError, type Protocol } from '../errors';
 
 export type GeminiMethod = 'generateContent' | 'streamGenerateContent' | 'countTokens';
 
+/** The Gemini API version a native client called; the Gemini API upstream gets the same (Vertex has its own). */
+export type GeminiVersion = 'v1' | 'v1beta';
+
 /** What the client asked for, independent of where it is sent. */
 export type UpstreamOp =
   | { api: 'openai-chat'; model: string; stream: boolean }
   | { api: 'anthropic-messages'; model: string; stream: boolean }
   | { api: 'anthropic-count-tokens'; model: string; stream: false }
-  | { api: 'gemini'; model: string; method: GeminiMethod; stream: boolean; alt?: string };
+  | { api: 'gemini'; model: string; method: GeminiMethod; stream: boolean; alt?: string; version?: GeminiVersion };
 
 /** The account's own project and location (null: the config's defaults). */
 export interface UpstreamAccount {
@@ -29,7 +32,8 @@ export interface UpstreamTarget {
 export interface Upstream {
   /** A message when this upstream cannot serve `op` at all (answered 404 before any account is used). */
   unsupported(op: UpstreamOp): string | undefined;
-  target(op: UpstreamOp, body: Record<string, unknown>, account: UpstreamAccount): UpstreamTarget;
+  /** `raw`: the client's own bytes of `body`, sent as they are where the upstream takes the body unchanged (the native Gemini route). */
+  target(op: UpstreamOp, body: Record<string, unknown>, account: UpstreamAccount, raw?: Buffer): UpstreamTarget;
 }
 
 /** The protocol whose error shape belongs to `op`. */

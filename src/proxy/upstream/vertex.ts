@@ -27,7 +27,7 @@ export const vertexOpenAiModel = (model: string): string => (model.includes('/')
 export function vertexUpstream(config: Config['upstream']): Upstream {
   return {
     unsupported: () => undefined,
-    target: (op, body, account) => vertexTarget(config, op, body, account),
+    target: (op, body, account, raw) => vertexTarget(config, op, body, account, raw),
   };
 }
 
@@ -36,6 +36,7 @@ export function vertexTarget(
   op: UpstreamOp,
   body: Record<string, unknown>,
   account: UpstreamAccount,
+  raw?: Buffer,
 ): UpstreamTarget {
   const project = account.projectId || config.project_id;
   const location = account.location || config.location || 'us-central1';
@@ -58,7 +59,7 @@ export function vertexTarget(
     case 'gemini':
       return {
         url: `${base}/publishers/google/models/${pathSafeModel(op.model)}:${op.method}${geminiQuery(op)}`,
-        body: jsonBody(body),
+        body: raw ?? jsonBody(body),
         headers: {},
       };
     case 'anthropic-messages': {
