@@ -63,6 +63,8 @@ export interface Config {
     history_days: number;
     /** The most one day's history file grows to, in MB. */
     history_max_mb: number;
+    /** Keep each request's and answer's body with its record (64 KB each, images and signatures elided). */
+    capture_bodies: boolean;
   };
 }
 
@@ -96,7 +98,7 @@ export function defaultConfig(): Config {
     },
     routing: { strategy: 'round-robin', max_attempts: 3, max_wait_s: 5, refresh_skew_s: 300, model_aliases: {}, limits: {} },
     network: { https_proxy: null, no_proxy: null },
-    logging: { history_days: 7, history_max_mb: 50 },
+    logging: { history_days: 7, history_max_mb: 50, capture_bodies: false },
   };
 }
 
@@ -105,6 +107,7 @@ export const generateApiKey = (): string => 'tp-' + randomBytes(16).toString('he
 /** What each key may hold; checked against a parsed file or settings object. */
 type Rule =
   | 'string'
+  | 'boolean'
   | 'nullable-string'
   | 'string[]'
   | 'port'
@@ -150,13 +153,14 @@ const rules: { [S in keyof Config]: { [K in keyof Config[S]]: Rule } } = {
     limits: 'limits',
   },
   network: { https_proxy: 'nullable-string', no_proxy: 'nullable-string' },
-  logging: { history_days: 'non-negative-integer', history_max_mb: 'positive-integer' },
+  logging: { history_days: 'non-negative-integer', history_max_mb: 'positive-integer', capture_bodies: 'boolean' },
 };
 
 function describe(rule: Rule): string {
   if (Array.isArray(rule)) return `one of ${rule.map((r) => JSON.stringify(r)).join(', ')}`;
   switch (rule) {
     case 'string': return 'a string';
+    case 'boolean': return 'true or false';
     case 'nullable-string': return 'a string or null';
     case 'string[]': return 'an array of strings';
     case 'port': return 'an integer from 0 to 65535';
@@ -172,6 +176,7 @@ function matches(rule: Rule, value: unknown): boolean {
   if (Array.isArray(rule)) return typeof value === 'string' && rule.includes(value);
   switch (rule) {
     case 'string': return typeof value === 'string';
+    case 'boolean': return typeof value === 'boolean';
     case 'nullable-string': return value === null || typeof value === 'string';
     case 'string[]': return Array.isArray(value) && value.every((v) => typeof v === 'string');
     case 'port': return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 65535;

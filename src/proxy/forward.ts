@@ -94,7 +94,8 @@ export async function forward(deps: ForwardDeps, exchange: Exchange, call: Forwa
   const unsupported = deps.upstream.unsupported(op);
   if (unsupported) throw new HttpError(404, unsupported, { reason: 'not_found' });
   checkModel(op);
-  const trace = deps.usage && exchange.client ? new RequestTrace(deps.usage, exchange.client, op) : undefined;
+  const capture = deps.config.logging.capture_bodies ? exchange.body : undefined;
+  const trace = deps.usage && exchange.client ? new RequestTrace(deps.usage, exchange.client, op, capture) : undefined;
   let error: unknown;
   let threw = false;
   try {

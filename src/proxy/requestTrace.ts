@@ -9,11 +9,11 @@ import type { Readable } from 'node:stream';
 import { CancelledError } from '../core/errors';
 import type { GoogleErrorBody } from '../core/failover';
 import type { UsageLedger } from '../core/usage/ledger';
+import { captureJson, captureText, MAX_CAPTURED_BYTES } from '../core/usage/capture';
 import { rateLimitNote } from '../core/usage/rateLimitNote';
 import { NO_TOKENS, requestOutcome, type ClientProtocol, type FailedAttempt, type RequestRecord } from '../core/usage/record';
 import { tokensFrom, type UsageFormat } from '../core/usage/tokens';
 import { UsageScanner } from '../core/usage/usageScanner';
-import type { ClientSignal } from './clientSignal';
 import type { AnswerSink } from './forward';
 import { HttpError } from './errors';
 import type { UpstreamOp } from './upstream/target';
@@ -54,12 +54,17 @@ export class RequestTrace {
   private refused = false;
   private scanner: UsageScanner | undefined;
   private format: UsageFormat | undefined;
+  /** With `logging.capture_bodies`: the request's body, and the answer's first bytes. */
+  private readonly captured: { request: string; answer: Buffer[]; size: number } | undefined;
 
   constructor(
     private readonly ledger: UsageLedger,
     private readonly client: ClientInfo,
     private readonly op: UpstreamOp,
-  ) {}
+    captureBody?: Record<string, unknown>,
+  ) {
+    if (captureBody) this.captured = { request: captureJson(captureBody), answer: [], size: 0 };
+  }
 
   /** An attempt that did not commit; `rotate` false: the upstream refused the request itself, and that is the answer. */
   failed(account: string, status: number, reason: string, rotate: boolean): void {
@@ -85,10 +90,15 @@ export class RequestTrace {
   private readonly onData = (chunk: Buffer): void => {
     if (this.firstByteAt === null) this.firstByteAt = performance.now();
     this.scanner?.push(chunk);
+    const captured = this.captured;
+    if (captured && captured.size <= MAX_CAPTURED_BYTES) {
+      captured.answer.push(chunk);
+      captured.size += chunk.length;
+    }
   };
 
   /** Records the request: `error` is what the attempt loop threw, if it threw. */
-  end(sink: AnswerSink, signal: ClientSignal, error: unknown, threw: boolean): void {
+  end(sink: AnswerSink, signal: { readonly aborted: boolean }, error: unknown, threw: boolean): void {
     const clientGone = signal.aborted || error instanceof CancelledError;
     const outcome = requestOutcome({
       committed: this.committed,
@@ -123,18 +133,20 @@ export class RequestTrace {
       ttfb_ms: this.firstByteAt === null ? null : Math.round(this.firstByteAt - this.t0),
       duration_ms: Math.round(performance.now() - this.t0),
     };
+    if (this.captured) {
+      record.bodies = { request: this.captured.request, response: captureText(Buffer.concat(this.captured.answer).toString('utf8')) };
+    }
     this.ledger.record(record, this.startMs);
   }
 }
 
-/** The client's protocol from the route's path, and the model it named (in the body, or Gemini's path). */
-export function clientInfoFor(pathname: string, body: Record<string, unknown>, params: readonly string[]): ClientInfo {
+/** The client's protocol from the route's path, and the model it named (in the body, or in Gemini's path). */
+export function clientInfoFor(pathname: string, body: Record<string, unknown>): ClientInfo {
   const named = typeof body.model === 'string' ? body.model : undefined;
   if (pathname === '/v1/chat/completions') return { protocol: 'openai-chat', model: named ?? '' };
   if (pathname === '/v1/responses') return { protocol: 'openai-responses', model: named ?? '' };
   if (pathname.startsWith('/v1/messages')) return { protocol: 'anthropic', model: named ?? '' };
-  // the Gemini method route's parameters: version, model, method
-  let model = params[1] ?? named ?? '';
+  let model = /\/models\/([^/:]+):/.exec(pathname)?.[1] ?? named ?? '';
   try {
     model = decodeURIComponent(model);
   } catch {

@@ -222,7 +222,7 @@ export class ProxyServer implements Disposable {
       usage: this.deps.usage!,
       stopping: this.stopping.signal,
       metrics: this.metrics,
-      forward: (call) => forward(this.deps, { headers: req.headers, body, raw, sink: httpSink(res), signal, client: clientInfoFor(url.pathname, body, params) }, call),
+      forward: (call) => forward(this.deps, { headers: req.headers, body, raw, sink: httpSink(res), signal, client: clientInfoFor(url.pathname, body) }, call),
     };
   }
 

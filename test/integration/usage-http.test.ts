@@ -381,3 +381,49 @@ function openStream(h: ProxyHarness, path: string): Promise<IncomingMessage> {
     req.end();
   });
 }
+
+describe('usage over HTTP: logging.capture_bodies', () => {
+  test('off (the default): no bodies in the records', async () => {
+    const h = await startProxyHarness({ accounts: 1 });
+    try {
+      await h.request('/v1beta/models/gemini-2.5-flash:generateContent', { body: { contents: [{ role: 'user', parts: [{ text: 'secret prompt words' }] }] } });
+      const r = await h.request('/admin/requests');
+      assert.ok(!('bodies' in (r.json as { requests: RequestRow[] }).requests[0]));
+      assert.ok(!r.text.includes('secret prompt words'));
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('on: request and answer kept with the record, images and signatures elided, each cut at 64 KB', async () => {
+    const h = await startProxyHarness({ accounts: 1, configure: (c) => (c.logging.capture_bodies = true) });
+    try {
+      const image = 'iVBORw0KGgo' + 'A'.repeat(5000);
+      const r = await h.request('/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse', {
+        body: {
+          contents: [{ role: 'user', parts: [{ text: 'describe this picture [[think]]' }, { inlineData: { mimeType: 'image/png', data: image } }] }],
+          generationConfig: { thinkingConfig: { includeThoughts: true } },
+        },
+      });
+      assert.equal(r.status, 200);
+      const signature = /"thoughtSignature": ?"([^"]+)"/.exec(r.text)?.[1];
+      const [record] = ((await h.request('/admin/requests')).json as { requests: RequestRow[] }).requests;
+      assert.ok(record.bodies, 'bodies captured');
+      assert.match(record.bodies.request, /describe this picture/);
+      assert.ok(!record.bodies.request.includes(image), 'the image is elided');
+      assert.match(record.bodies.request, /"data":"<5011 chars elided>"/);
+      assert.match(record.bodies.response, /usageMetadata/);
+      assert.ok(signature, 'the answer carried a thought signature');
+      assert.ok(!record.bodies.response.includes(`"${signature}"`), 'the signature is elided');
+      assert.match(record.bodies.response, /"thoughtSignature": ?"<\d+ chars elided>"/);
+      const big = 'word '.repeat(30_000);
+      await h.request('/v1beta/models/gemini-2.5-flash:generateContent', { body: { contents: [{ role: 'user', parts: [{ text: big }] }] } });
+      const [last] = ((await h.request('/admin/requests?limit=1')).json as { requests: RequestRow[] }).requests;
+      assert.ok(Buffer.byteLength(last.bodies!.request) <= 64 * 1024 + 40, `cut: ${Buffer.byteLength(last.bodies!.request)}`);
+      assert.match(last.bodies!.request, /<cut at 65536 bytes>$/);
+      assert.ok(!JSON.stringify(last).includes(h.apiKey));
+    } finally {
+      await h.close();
+    }
+  });
+});

@@ -1,11 +1,14 @@
 /**
  * Secrets: a CLI story (add, list, check, proxy-disable/enable, remove --revoke, a bad token, a
  * revoked one) and a serve at -v, then everything the whole run made the product say (every log
- * line at -v, every response header and body, every CLI output) scanned for every token any
- * FakeGoogle issued, whole and as 8-character pieces, and for every API key. Runs last.
+ * line at -v, every response header and body, every CLI output, the usage views and the usage
+ * files under usage/) scanned for every token any FakeGoogle issued, whole and as 8-character
+ * pieces, and for every API key. Runs last.
  */
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
 import { sampleRequest } from '../helpers/proxy-harness';
-import { call, cli, googles, makeDataDir, removeDir, serve, startFakes, transcript } from './env';
+import { call, cli, googles, makeDataDir, removeDir, serve, startFakes, transcript, type DataDir } from './env';
 import { Figures } from './report';
 
 const PIECE = 8;
@@ -48,12 +51,31 @@ async function cliStory(f: Figures): Promise<void> {
     await call(proc.url, sampleRequest('openai').path, { body: sampleRequest('openai').body, apiKey: data.apiKey });
     await call(proc.url, '/admin/accounts', { apiKey: data.apiKey });
     await call(proc.url, '/v1/models', { apiKey: 'tp-wrong' });
+    // the usage views (DESIGN section 11), the live follow included
+    for (const path of ['/admin/usage', '/admin/usage?by=hour,model', '/admin/requests', '/admin/headroom', '/metrics']) {
+      await call(proc.url, path, { apiKey: data.apiKey });
+    }
+    await call(proc.url, '/admin/requests', { apiKey: data.apiKey, headers: { accept: 'text/event-stream' }, timeoutMs: 1000 });
     await proc.stop();
+    // the CLI's usage views read the files the serve wrote at shutdown
+    for (const args of [['usage'], ['usage', '--json', '--by', 'day'], ['requests'], ['requests', '--json']]) {
+      await cli(data, args);
+      ran++;
+    }
+    f.info('usage files scanned', await addUsageFiles(data));
     f.info('CLI commands run for the scan', ran);
   } finally {
     await fakes.close();
     await removeDir(data.dir);
   }
+}
+
+/** Every file under the data directory's usage/ joins the transcript; how many there were. */
+async function addUsageFiles(data: DataDir): Promise<number> {
+  const dir = join(data.dir, 'usage');
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  for (const name of names) transcript.add(await fs.readFile(join(dir, name), 'utf8'));
+  return names.length;
 }
 
 export async function secrets(f: Figures): Promise<void> {

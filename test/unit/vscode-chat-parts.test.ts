@@ -250,12 +250,15 @@ test('round trip: a thought and its signature come back as a signed thought part
   assert.deepEqual(model, { role: 'model', parts: [{ thought: true, text: 'pondering', thoughtSignature: 'dGg=' }, { text: 'Answer.' }] });
 });
 
-test('round trip: a callId without a signature (history from elsewhere) goes to Gemini unsigned; a signed one never loses it', () => {
+test('round trip: a callId without a signature (history from elsewhere) goes to Gemini with Google\'s sentinel; a signed one never loses it', () => {
   const signed = toolCallIdWithSignature('abc');
   const request = toConversation('gemini-3-pro-preview', [
     assistant({ kind: 'tool-call', callId: 'toolu_01', name: 'a', input: { x: 1 } }, { kind: 'tool-call', callId: signed, name: 'b', input: {} }),
     user({ kind: 'tool-result', callId: 'toolu_01', content: [text('1')] }, { kind: 'tool-result', callId: signed, content: [text('2')] }),
   ], options());
   const model = (toGeminiRequest(request).body.contents as { parts: Json[] }[])[0];
-  assert.deepEqual(model.parts, [{ functionCall: { name: 'a', args: { x: 1 } } }, { functionCall: { name: 'b', args: {} }, thoughtSignature: 'abc' }]);
+  assert.deepEqual(model.parts, [
+    { functionCall: { name: 'a', args: { x: 1 } }, thoughtSignature: 'skip_thought_signature_validator' },
+    { functionCall: { name: 'b', args: {} }, thoughtSignature: 'abc' },
+  ]);
 });

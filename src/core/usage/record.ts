@@ -63,6 +63,8 @@ export interface RequestRecord {
   /** From arrival to the first byte of the answer; null when none came. */
   ttfb_ms: number | null;
   duration_ms: number;
+  /** With `logging.capture_bodies` only: the client's request and the upstream's answer (64 KB each, images and signatures elided). */
+  bodies?: { request: string; response: string };
 }
 
 /** How the attempt loop ended, as far as the outcome is concerned. */
