@@ -4,6 +4,7 @@
  * Pure; the one place the headroom reads a 429 body.
  */
 import type { GoogleErrorBody } from '../failover';
+import { quotaWindowOf, violatedQuota } from '../quota';
 
 export interface RateLimitNote {
   /** Unix ms. */
@@ -13,20 +14,19 @@ export interface RateLimitNote {
   window: 'minute' | 'day' | null;
 }
 
-const QUOTA_FAILURE = 'type.googleapis.com/google.rpc.QuotaFailure';
 const ERROR_INFO = 'type.googleapis.com/google.rpc.ErrorInfo';
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** The quota a 429 names: the first `QuotaFailure` violation's `quotaId`, else `ErrorInfo.metadata.quota_limit`. */
+/**
+ * The quota a 429 names: the `QuotaFailure` violation the failover table reads (core/quota.ts, a
+ * per-day one first), else `ErrorInfo.metadata.quota_limit`.
+ */
 export function quotaIdOf(error: GoogleErrorBody | null | undefined): string | null {
-  for (const detail of error?.details ?? []) {
-    if (!isRecord(detail)) continue;
-    if (detail['@type'] === QUOTA_FAILURE && Array.isArray(detail.violations)) {
-      for (const v of detail.violations) if (isRecord(v) && typeof v.quotaId === 'string' && v.quotaId) return v.quotaId;
-    }
-  }
-  for (const detail of error?.details ?? []) {
+  const details = error?.details ?? [];
+  const violated = violatedQuota(details);
+  if (violated) return violated.quotaId;
+  for (const detail of details) {
     if (isRecord(detail) && detail['@type'] === ERROR_INFO && isRecord(detail.metadata) && typeof detail.metadata.quota_limit === 'string') {
       return detail.metadata.quota_limit;
     }
@@ -35,10 +35,8 @@ export function quotaIdOf(error: GoogleErrorBody | null | undefined): string | n
 }
 
 export function quotaWindow(quotaId: string | null): RateLimitNote['window'] {
-  if (!quotaId) return null;
-  if (/per ?day/i.test(quotaId)) return 'day';
-  if (/per ?minute/i.test(quotaId)) return 'minute';
-  return null;
+  const window = quotaId ? quotaWindowOf(quotaId) : null;
+  return window === 'per-day' ? 'day' : window === 'per-minute' ? 'minute' : null;
 }
 
 export function rateLimitNote(error: GoogleErrorBody | null | undefined, retryDelayS: number | undefined, atMs: number): RateLimitNote {
