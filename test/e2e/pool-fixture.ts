@@ -142,9 +142,11 @@ export class PoolFixture {
     throw new Error(`after 8 requests through the proxy: ${what}`);
   }
 
-  async healthz(): Promise<{ accounts: Record<string, number> } | undefined> {
+  /** The proxy's /healthz body: 200, or 503 when no account can serve (DESIGN section 6); undefined while nothing answers. */
+  async healthz(): Promise<{ status: string; accounts: Record<string, number> } | undefined> {
     const response = await fetch(`${this.proxyUrl}/healthz`).catch(() => undefined);
-    return response?.ok ? ((await response.json()) as { accounts: Record<string, number> }) : undefined;
+    if (!response || (!response.ok && response.status !== 503)) return undefined;
+    return (await response.json()) as { status: string; accounts: Record<string, number> };
   }
 
   async close(): Promise<void> {
@@ -152,3 +154,6 @@ export class PoolFixture {
     await fs.rm(this.dataDir, { recursive: true, force: true });
   }
 }
+
+/** The end of a tree row's description once the account served a request today (DESIGN section 11), as a RegExp source. */
+export const TODAY = ' · \\d+ req, [\\d.]+[kM]? tokens today';

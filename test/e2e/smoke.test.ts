@@ -49,6 +49,7 @@ describe('Token Pool installs and starts in code-server', { timeout: 300_000 }, 
     }, { message: `the status bar should name port ${fx.proxyPort}` });
     assert.match(text, new RegExp(`^\\s*0/0 :${fx.proxyPort}\\s*$`));
     const health = await vs.waitFor(() => fx.healthz(), { message: 'the proxy should answer /healthz' });
+    assert.equal(health.status, 'unavailable', 'no account: /healthz says unavailable (503)');
     assert.deepEqual(health.accounts, { total: 0, healthy: 0, cooling: 0, proxy_disabled: 0, disabled: 0 });
   });
 });
