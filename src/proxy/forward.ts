@@ -5,9 +5,7 @@
  * knows nothing of HTTP responses: a committed answer goes to the exchange's sink (an HTTP
  * response here, a chat's progress in VS Code: DESIGN section 12).
  */
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Config } from '../core/config';
 import { CancelledError, OAuthError } from '../core/errors';
@@ -17,9 +15,9 @@ import type { Availability, Lease, TokenPool } from '../core/pool';
 import type { UsageLedger } from '../core/usage/ledger';
 import type { ClientSignal } from './clientSignal';
 import { HttpError, redact, redactedGoogleError, upstreamMessage } from './errors';
-import { clientHeaders, upstreamHeaders } from './headers';
+import { upstreamHeaders } from './headers';
 import { RequestTrace, type ClientInfo } from './requestTrace';
-import { sendTranslatedAnswer, UpstreamAnswerError, type AnswerTranslation } from './translatedAnswer';
+import { UpstreamAnswerError, type AnswerTranslation } from './translatedAnswer';
 import { splitUpstreamUrl } from './urlSplit';
 import { checkModel, type Upstream, type UpstreamOp, type UpstreamTarget } from './upstream/target';
 
@@ -85,9 +83,6 @@ type AttemptResult = { kind: 'committed' } | { kind: 'failed'; failure: Failure 
 
 /** How much of an upstream error body is read to classify it. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
-
-/** A non-streamed answer up to this size is sent in one write; a larger one is passed through as it arrives. */
-const MAX_BUFFERED_ANSWER_BYTES = 1024 * 1024;
 
 export async function forward(deps: ForwardDeps, exchange: Exchange, call: ForwardCall): Promise<void> {
   const { op } = call;
@@ -314,89 +309,6 @@ function translationFailed(deps: ForwardDeps, op: UpstreamOp, err: unknown, head
   deps.log.error(`[proxy] translating the ${op.model} answer failed (an internal error, not the account's): ${(err as Error).stack ?? String(err)}`);
   if (headersSent) return err;
   return new HttpError(500, 'Internal proxy error while translating the answer (see the Token Pool log)', { reason: 'internal_error' });
-}
-
-/**
- * The proxy client's HTTP response as a sink. A stream: headers go out at once, then every chunk
- * as it arrives (backpressure from the client, no buffering, no compression). A non-streamed
- * answer: read whole, then headers and body in one write (the client waits for the whole answer
- * anyway); past MAX_BUFFERED_ANSWER_BYTES it is passed through like a stream. A translated answer
- * goes through its translation.
- */
-export function httpSink(res: ServerResponse): AnswerSink {
-  return {
-    get started() {
-      return res.headersSent;
-    },
-    get status() {
-      return res.statusCode;
-    },
-    deliver: (response, call) => sendToClient(res, call, response),
-  };
-}
-
-async function sendToClient(res: ServerResponse, call: ForwardCall, response: Dispatcher.ResponseData): Promise<void> {
-  const { op } = call;
-  const contentType = String(response.headers['content-type'] ?? '');
-  const stream = op.stream || contentType.includes('event-stream');
-  const headers = clientHeaders(response.headers, stream);
-  if (call.answer) {
-    await sendTranslatedAnswer(res, response.body, op.stream, call.answer);
-    return;
-  }
-  if (stream) {
-    res.writeHead(response.statusCode, headers);
-    res.flushHeaders();
-  } else {
-    const start = await readUpTo(response.body, MAX_BUFFERED_ANSWER_BYTES);
-    if (start.ended) {
-      res.writeHead(response.statusCode, { ...headers, 'content-length': String(start.size) });
-      res.end(Buffer.concat(start.chunks, start.size));
-      return;
-    }
-    res.writeHead(response.statusCode, headers);
-    for (const chunk of start.chunks) res.write(chunk);
-  }
-  await pipeline(response.body, res);
-}
-
-/**
- * Reads until the body ends or more than `limit` bytes have arrived; in the second case the stream is
- * left paused with the rest unread, for a pipe to carry on.
- */
-function readUpTo(body: Readable, limit: number): Promise<{ chunks: Buffer[]; size: number; ended: boolean }> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const cleanup = (): void => {
-      body.off('data', onData);
-      body.off('end', onEnd);
-      body.off('error', onError);
-      body.off('close', onClose);
-    };
-    const onData = (chunk: Buffer): void => {
-      chunks.push(chunk);
-      size += chunk.length;
-      if (size <= limit) return;
-      cleanup();
-      body.pause();
-      resolve({ chunks, size, ended: false });
-    };
-    const onEnd = (): void => {
-      cleanup();
-      resolve({ chunks, size, ended: true });
-    };
-    const onError = (err: Error): void => {
-      cleanup();
-      reject(err);
-    };
-    // destroyed without an error (no 'end' came first): the answer is incomplete
-    const onClose = (): void => onError(new Error('upstream answer closed before its end'));
-    body.on('data', onData);
-    body.on('end', onEnd);
-    body.on('error', onError);
-    body.on('close', onClose);
-  });
 }
 
 /**
