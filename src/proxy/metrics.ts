@@ -17,7 +17,7 @@ export class ProxyMetrics {
   readonly registry = new Registry();
   private readonly subscription: { dispose(): void };
 
-  constructor(usage: UsageLedger, pool: TokenPool) {
+  constructor(private readonly usage: UsageLedger, pool: TokenPool) {
     const registers = [this.registry];
     const label = (account: string | null): string => account ?? '';
     new Counter({
@@ -98,6 +98,7 @@ export class ProxyMetrics {
   }
 
   text(): Promise<string> {
+    this.usage.settle(); // the histograms count what has ended, like the totals
     return this.registry.metrics();
   }
 

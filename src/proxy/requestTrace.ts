@@ -1,17 +1,19 @@
 /**
  * The attempt loop's side of the bookkeeping (DESIGN section 11): what one request went through,
- * gathered as it happens and recorded once in the UsageLedger when the request ends. The committed
+ * gathered as it happens and handed to the UsageLedger when the request ends. The committed
  * answer's bytes are watched as they pass (one `data` listener beside the pipe: nothing is held
- * back or copied) for the time to first byte and the upstream's own usage object.
+ * back or copied) for the time to first byte and the upstream's own usage
+ * object. The record itself (its id, time, tokens) is built when the ledger settles, off the
+ * request's path.
  */
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { CancelledError } from '../core/errors';
 import type { GoogleErrorBody } from '../core/failover';
-import type { UsageLedger } from '../core/usage/ledger';
+import type { EndedRequest, UsageLedger } from '../core/usage/ledger';
 import { captureJson, captureText, MAX_CAPTURED_BYTES } from '../core/usage/capture';
 import { rateLimitNote } from '../core/usage/rateLimitNote';
-import { NO_TOKENS, requestOutcome, type ClientProtocol, type FailedAttempt, type RequestRecord } from '../core/usage/record';
+import { NO_TOKENS, requestOutcome, type ClientProtocol, type FailedAttempt, type RequestOutcome, type RequestRecord } from '../core/usage/record';
 import { tokensFrom, type UsageFormat } from '../core/usage/tokens';
 import { UsageScanner } from '../core/usage/usageScanner';
 import type { AnswerSink } from './forward';
@@ -44,8 +46,8 @@ function usageFormatOf(op: UpstreamOp): UsageFormat | undefined {
   }
 }
 
-export class RequestTrace {
-  readonly startMs = Date.now();
+export class RequestTrace implements EndedRequest {
+  readonly atMs = Date.now();
   private readonly t0 = performance.now();
   private firstByteAt: number | null = null;
   private readonly attempts: FailedAttempt[] = [];
@@ -56,6 +58,10 @@ export class RequestTrace {
   private format: UsageFormat | undefined;
   /** With `logging.capture_bodies`: the request's body, and the answer's first bytes. */
   private readonly captured: { request: string; answer: Buffer[]; size: number } | undefined;
+  /** How it ended (set by `end`). */
+  private outcome: RequestOutcome = 'ok';
+  private status = 0;
+  private durationMs = 0;
 
   constructor(
     private readonly ledger: UsageLedger,
@@ -97,10 +103,11 @@ export class RequestTrace {
     }
   };
 
-  /** Records the request: `error` is what the attempt loop threw, if it threw. */
+  /** The request ended: `error` is what the attempt loop threw, if it threw. The ledger counts it when it settles. */
   end(sink: AnswerSink, signal: { readonly aborted: boolean }, error: unknown, threw: boolean): void {
+    this.durationMs = Math.round(performance.now() - this.t0);
     const clientGone = signal.aborted || error instanceof CancelledError;
-    const outcome = requestOutcome({
+    this.outcome = requestOutcome({
       committed: this.committed,
       started: sink.started,
       completed: this.committed && !threw && !clientGone,
@@ -108,22 +115,26 @@ export class RequestTrace {
       refused: this.refused,
       failures: this.attempts.length,
     });
-    let status: number;
-    if (sink.started) status = sink.status ?? 200;
-    else if (clientGone) status = CLIENT_CLOSED;
-    else if (error instanceof HttpError) status = error.status;
-    else status = threw ? 500 : sink.status ?? 200;
+    if (sink.started) this.status = sink.status ?? 200;
+    else if (clientGone) this.status = CLIENT_CLOSED;
+    else if (error instanceof HttpError) this.status = error.status;
+    else this.status = threw ? 500 : sink.status ?? 200;
+    this.ledger.ended(this);
+  }
+
+  /** The request's record (the ledger asks when it settles). */
+  record(): RequestRecord {
     const scanned = this.scanner?.result();
     const tokens = scanned && this.format ? tokensFrom(this.format, scanned.first, scanned.last) : NO_TOKENS;
     const record: RequestRecord = {
       id: randomUUID(),
-      time: new Date(this.startMs).toISOString(),
+      time: new Date(this.atMs).toISOString(),
       protocol: this.client.protocol,
       model: this.client.model,
       upstream_model: this.op.model,
       account: this.account,
-      status,
-      outcome,
+      status: this.status,
+      outcome: this.outcome,
       stream: this.op.stream,
       attempts: this.attempts,
       input_tokens: tokens.input,
@@ -131,12 +142,12 @@ export class RequestTrace {
       cached_tokens: tokens.cached,
       thinking_tokens: tokens.thinking,
       ttfb_ms: this.firstByteAt === null ? null : Math.round(this.firstByteAt - this.t0),
-      duration_ms: Math.round(performance.now() - this.t0),
+      duration_ms: this.durationMs,
     };
     if (this.captured) {
       record.bodies = { request: this.captured.request, response: captureText(Buffer.concat(this.captured.answer).toString('utf8')) };
     }
-    this.ledger.record(record, this.startMs);
+    return record;
   }
 }
 

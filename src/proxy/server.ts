@@ -74,7 +74,7 @@ export class ProxyServer implements Disposable {
       usage: options.usage ?? new UsageLedger({ limits: options.config.routing.limits }),
     };
     if (options.usage) options.usage.setLimits(options.config.routing.limits);
-    options.pool.useLimiter(this.deps.usage!.headroom);
+    options.pool.useLimiter(this.deps.usage!);
     this.metrics = new ProxyMetrics(this.deps.usage!, options.pool);
     this.keyMatches = keyMatcher(options.config.proxy.api_key);
     this.server = createServer({ noDelay: true }, (req, res) => void this.serve(req, res));

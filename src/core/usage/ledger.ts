@@ -4,9 +4,14 @@
  * dashboard) reads from here. It holds the hourly and daily aggregates, the last 1,000 requests,
  * the totals since the process started (for Prometheus counters) and the headroom per account ×
  * model. Persistence is separate (usageFiles.ts): only the serving process writes.
+ *
+ * The request path only hands an ended request in (`ended`: one push). Its record is built and
+ * counted when the ledger settles: at once when anything reads, else within SETTLE_AFTER_MS, in one
+ * pass over every request that ended meanwhile. Counted one by one between requests, that code ran
+ * cold every time; in a batch it stays warm (BENCHMARKS.md, "Accounting off the request path").
  */
 import { BucketTable, DAY_S, HOUR_S, HOURLY_RETENTION_S, DAILY_RETENTION_S, groupRows, type BucketRow, type UsageRow } from './aggregates';
-import { Headroom, type HeadroomView, type RateLimitNote } from './headroom';
+import { Headroom, type HeadroomView, type Limiter, type RateLimitNote } from './headroom';
 import { RequestHistory } from './history';
 import type { Limits } from './limits';
 import { UsageQueryError, type RequestFilter, type UsageQuery } from './query';
@@ -34,6 +39,17 @@ export interface TokenTotal {
   tokens: Tokens;
 }
 
+/** A request that ended, whose record is built when the ledger settles. */
+/** How long an ended request waits to be counted when nothing reads first, and how many may wait. */
+export const SETTLE_AFTER_MS = 100;
+const MAX_WAITING = 512;
+
+export interface EndedRequest {
+  /** Unix ms when it arrived: the hour it is counted in. */
+  readonly atMs: number;
+  record(): RequestRecord;
+}
+
 export interface LedgerOptions {
   /** Unix ms, like Date.now. */
   now?: () => number;
@@ -41,7 +57,7 @@ export interface LedgerOptions {
   limits?: Limits;
 }
 
-export class UsageLedger {
+export class UsageLedger implements Limiter {
   readonly hourly = new BucketTable(HOUR_S);
   readonly daily = new BucketTable(DAY_S);
   readonly history: RequestHistory;
@@ -49,6 +65,9 @@ export class UsageLedger {
   private readonly requestCounts = new Map<string, RequestTotal>();
   private readonly tokenCounts = new Map<string, TokenTotal>();
   private readonly recordListeners = new Set<(r: RequestRecord, atMs: number) => void>();
+  /** Ended requests not counted yet, and the timer that settles them. */
+  private inbox: EndedRequest[] = [];
+  private settleTimer: NodeJS.Timeout | undefined;
   readonly now: () => number;
 
   constructor(options: LedgerOptions = {}) {
@@ -57,8 +76,36 @@ export class UsageLedger {
     this.headroom = new Headroom(options.limits ?? {});
   }
 
-  /** One request, when it ended; `atMs` is when it arrived (its hour). */
+  /** A request that ended: counted when the ledger settles (the next read, or within SETTLE_AFTER_MS). */
+  ended(request: EndedRequest): void {
+    this.inbox.push(request);
+    if (this.inbox.length >= MAX_WAITING) this.settle();
+    else if (!this.settleTimer) {
+      this.settleTimer = setTimeout(this.settleSoon, SETTLE_AFTER_MS);
+      this.settleTimer.unref();
+    }
+  }
+
+  private readonly settleSoon = (): void => {
+    this.settleTimer = undefined;
+    this.settle();
+  };
+
+  /** Counts every ended request not counted yet, in the order they ended. Every read settles first. */
+  settle(): void {
+    if (this.inbox.length === 0) return;
+    const inbox = this.inbox;
+    this.inbox = [];
+    for (const request of inbox) this.count(request.record(), request.atMs);
+  }
+
+  /** One request's record, counted now (after any that ended before it); `atMs` is when it arrived (its hour). */
   record(r: RequestRecord, atMs: number): void {
+    this.settle();
+    this.count(r, atMs);
+  }
+
+  private count(r: RequestRecord, atMs: number): void {
     const atS = Math.floor(atMs / 1000);
     this.hourly.add(atS, r);
     this.daily.add(atS, r);
@@ -83,11 +130,26 @@ export class UsageLedger {
     this.headroom.setLimits(limits);
   }
 
+  /** The pool's limiter: the headroom, with the tokens of every request that ended counted first. */
+  appliesTo(model: string): boolean {
+    return this.headroom.appliesTo(model);
+  }
+
+  blockedUntil(account: string, model: string, nowMs: number): number {
+    this.settle();
+    return this.headroom.blockedUntil(account, model, nowMs);
+  }
+
+  leased(account: string, model: string, nowMs: number): void {
+    this.headroom.leased(account, model, nowMs);
+  }
+
   /**
    * The rows of `GET /admin/usage`: hourly figures for a period that starts within the last 14
    * days, daily ones before that (`by=hour` cannot reach further back).
    */
   usage(query: UsageQuery): UsageReport {
+    this.settle();
     const nowS = Math.floor(this.now() / 1000);
     const sinceS = Math.floor(query.sinceMs / 1000);
     const untilS = Math.ceil(query.untilMs / 1000);
@@ -105,19 +167,23 @@ export class UsageLedger {
 
   /** The last requests, newest first. */
   requests(filter: RequestFilter): RequestRecord[] {
+    this.settle();
     return this.history.list(filter);
   }
 
   requestTotals(): Iterable<RequestTotal> {
+    this.settle();
     return this.requestCounts.values();
   }
 
   tokenTotals(): Iterable<TokenTotal> {
+    this.settle();
     return this.tokenCounts.values();
   }
 
   /** Requests and tokens per account × model this minute and today, the last 429, the limits. */
   headroomOf(account: string): HeadroomView[] {
+    this.settle();
     return this.headroom.view(account, this.now());
   }
 
@@ -134,6 +200,7 @@ export class UsageLedger {
 
   /** The account's newest failure in the history: a failed attempt, or an answer of its that broke. */
   lastErrorOf(account: string): { time: string; model: string; status: number; reason: string } | undefined {
+    this.settle();
     for (const r of this.history.list({ limit: this.history.capacity })) {
       for (let i = r.attempts.length - 1; i >= 0; i--) {
         const a = r.attempts[i];
@@ -148,6 +215,7 @@ export class UsageLedger {
 
   /** Drops hourly buckets older than 14 days and daily ones older than 400; true when any went. */
   prune(): boolean {
+    this.settle();
     const nowS = Math.floor(this.now() / 1000);
     const hourly = this.hourly.prune(this.hourly.slotOf(nowS - HOURLY_RETENTION_S));
     const daily = this.daily.prune(this.daily.slotOf(nowS - DAILY_RETENTION_S));

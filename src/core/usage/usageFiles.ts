@@ -18,6 +18,7 @@ import { isTempFile, writeFileAtomic } from '../fsutil';
 import type { Logger } from '../log';
 import { DAY_S, HOUR_S, HOURLY_RETENTION_S, DAILY_RETENTION_S, emptyBucket, type BucketRow } from './aggregates';
 import type { UsageLedger } from './ledger';
+import { PendingLines, wholeLinesWithin } from './pendingLines';
 import { CLIENT_PROTOCOLS, OUTCOMES, type RequestRecord } from './record';
 
 export interface HistoryOptions {
@@ -36,6 +37,8 @@ export const historyOptions = (logging: { history_days: number; history_max_mb: 
 });
 
 export const FLUSH_INTERVAL_MS = 5000;
+/** History not yet written while the directory cannot be written: at most this much a day is kept for the next try. */
+const MAX_UNWRITTEN_BYTES = 1024 * 1024;
 const FILE_VERSION = 1;
 
 export const usageDir = (dataDir: string): string => join(dataDir, 'usage');
@@ -55,7 +58,11 @@ export class UsageFiles {
   private readonly dir: string;
   private readonly dirtyDays = new Set<string>();
   private readonly dirtyMonths = new Set<string>();
-  private pending: { record: RequestRecord; atS: number }[] = [];
+  private readonly pending = new PendingLines();
+  /** The UTC day of the last record, and its labels (a day label is made once a day, not per request). */
+  private lastDayS = -1;
+  private dayLabel = '';
+  private monthLabel = '';
   private readonly daySizes = new Map<string, number>();
   private readonly cappedDays = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
@@ -118,10 +125,15 @@ export class UsageFiles {
     if (this.subscription) return;
     this.subscription = this.ledger.onRecord((record, atMs) => {
       const atS = Math.floor(atMs / 1000);
-      const day = atS - (atS % DAY_S);
-      this.dirtyDays.add(utcDay(day));
-      this.dirtyMonths.add(utcMonth(day));
-      if (this.history.historyDays > 0) this.pending.push({ record, atS });
+      const dayS = atS - (atS % DAY_S);
+      if (dayS !== this.lastDayS) {
+        this.lastDayS = dayS;
+        this.dayLabel = utcDay(dayS);
+        this.monthLabel = utcMonth(dayS);
+      }
+      this.dirtyDays.add(this.dayLabel);
+      this.dirtyMonths.add(this.monthLabel);
+      if (this.history.historyDays > 0) this.pending.add(this.dayLabel, JSON.stringify(record) + '\n');
     });
     this.timer = setInterval(() => void this.flush(), intervalMs);
     this.timer.unref();
@@ -135,6 +147,7 @@ export class UsageFiles {
 
   /** Stops following and writes the rest. */
   async close(): Promise<void> {
+    this.ledger.settle(); // what ended before the close is written
     this.subscription?.dispose();
     this.subscription = undefined;
     if (this.timer) clearInterval(this.timer);
@@ -143,13 +156,13 @@ export class UsageFiles {
   }
 
   private async write(): Promise<void> {
-    if (this.dirtyDays.size === 0 && this.dirtyMonths.size === 0 && this.pending.length === 0) return;
+    this.ledger.settle();
+    if (this.dirtyDays.size === 0 && this.dirtyMonths.size === 0 && this.pending.empty) return;
     const days = [...this.dirtyDays];
     const months = [...this.dirtyMonths];
-    const pending = this.pending;
+    const pending = this.pending.take();
     this.dirtyDays.clear();
     this.dirtyMonths.clear();
-    this.pending = [];
     try {
       await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
       this.ledger.prune();
@@ -163,7 +176,7 @@ export class UsageFiles {
       // keep what was not written for the next try; memory keeps counting either way
       for (const day of days) this.dirtyDays.add(day);
       for (const month of months) this.dirtyMonths.add(month);
-      this.pending = pending.concat(this.pending).slice(-this.ledger.history.capacity);
+      this.pending.restore(pending, MAX_UNWRITTEN_BYTES);
       if (!this.failing) {
         const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
         this.log.warn(`[usage] cannot write ${this.dir} (${code}): usage figures are kept in memory only until it can be written again`);
@@ -182,35 +195,19 @@ export class UsageFiles {
     await writeFileAtomic(file, JSON.stringify({ version: FILE_VERSION, kind, buckets }) + '\n', 0o600);
   }
 
-  private async appendHistory(pending: { record: RequestRecord; atS: number }[]): Promise<void> {
-    const byDay = new Map<string, string[]>();
-    for (const { record, atS } of pending) {
-      const day = utcDay(atS);
-      let lines = byDay.get(day);
-      if (!lines) byDay.set(day, (lines = []));
-      lines.push(JSON.stringify(record) + '\n');
-    }
-    for (const [day, lines] of byDay) {
-      let text = lines.join('');
+  private async appendHistory(pending: Map<string, Buffer>): Promise<void> {
+    for (const [day, lines] of pending) {
       const size = this.daySizes.get(day) ?? (await fileSize(join(this.dir, `requests-${day}.jsonl`)));
-      if (size + Buffer.byteLength(text) > this.history.maxDayBytes) {
-        // whole lines only, up to the cap
-        let room = this.history.maxDayBytes - size;
-        const fitting: string[] = [];
-        for (const line of lines) {
-          room -= Buffer.byteLength(line);
-          if (room < 0) break;
-          fitting.push(line);
-        }
-        text = fitting.join('');
+      const bytes = wholeLinesWithin(lines, this.history.maxDayBytes - size);
+      if (bytes.length < lines.length) {
         if (!this.cappedDays.has(day)) {
           this.cappedDays.add(day);
           this.log.warn(`[usage] the request history of ${day} reached its cap (${Math.round(this.history.maxDayBytes / 1048576)} MB, logging.history_max_mb): later requests that day are kept in memory only`);
         }
       }
-      if (!text) continue;
-      await fs.appendFile(join(this.dir, `requests-${day}.jsonl`), text, { mode: 0o600 });
-      this.daySizes.set(day, size + Buffer.byteLength(text));
+      if (bytes.length === 0) continue;
+      await fs.appendFile(join(this.dir, `requests-${day}.jsonl`), bytes, { mode: 0o600 });
+      this.daySizes.set(day, size + bytes.length);
     }
   }
 

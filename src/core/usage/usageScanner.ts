@@ -43,7 +43,7 @@ export class UsageScanner {
 
   constructor(format: UsageFormat, options: { first?: boolean } = {}) {
     this.key = KEYS[format];
-    this.window = Buffer.alloc(this.key.length);
+    this.window = Buffer.allocUnsafe(this.key.length); // only the first windowLength bytes are read
     this.firstDone = !options.first;
   }
 
