@@ -24,10 +24,11 @@ export class PendingLines {
   add(day: string, line: string): void {
     let pending = this.days.get(day);
     if (!pending) this.days.set(day, (pending = { blocks: [], used: 0 }));
-    const size = Buffer.byteLength(line);
+    // a UTF-16 unit is at most 3 bytes in UTF-8: a line that surely fits is written without measuring it first
+    const most = line.length * 3;
     let block = pending.blocks.at(-1);
-    if (!block || pending.used + size > block.length) {
-      block = Buffer.allocUnsafe(Math.max(BLOCK_BYTES, size));
+    if (!block || (pending.used + most > block.length && pending.used + Buffer.byteLength(line) > block.length)) {
+      block = Buffer.allocUnsafe(Math.max(BLOCK_BYTES, most));
       pending.blocks.push(block);
       pending.used = 0;
     }
