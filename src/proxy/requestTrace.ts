@@ -13,7 +13,7 @@ import type { GoogleErrorBody } from '../core/failover';
 import type { EndedRequest, UsageLedger } from '../core/usage/ledger';
 import { captureJson, captureText, MAX_CAPTURED_BYTES } from '../core/usage/capture';
 import { rateLimitNote } from '../core/usage/rateLimitNote';
-import { NO_TOKENS, recordTime, requestOutcome, type ClientProtocol, type FailedAttempt, type RequestOutcome, type RequestRecord } from '../core/usage/record';
+import { NO_TOKENS, requestOutcome, type ClientProtocol, type FailedAttempt, type RequestOutcome, type RequestRecord } from '../core/usage/record';
 import { tokensFrom, type UsageFormat } from '../core/usage/tokens';
 import { UsageScanner } from '../core/usage/usageScanner';
 import type { AnswerSink } from './forward';
@@ -128,7 +128,7 @@ export class RequestTrace implements EndedRequest {
     const tokens = scanned && this.format ? tokensFrom(this.format, scanned.first, scanned.last) : NO_TOKENS;
     const record: RequestRecord = {
       id: randomUUID(),
-      time: recordTime(this.atMs),
+      time: new Date(this.atMs).toISOString(),
       protocol: this.client.protocol,
       model: this.client.model,
       upstream_model: this.op.model,

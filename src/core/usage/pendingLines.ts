@@ -24,11 +24,10 @@ export class PendingLines {
   add(day: string, line: string): void {
     let pending = this.days.get(day);
     if (!pending) this.days.set(day, (pending = { blocks: [], used: 0 }));
-    // a UTF-16 unit is at most 3 bytes in UTF-8: a line that surely fits is written without measuring it first
-    const most = line.length * 3;
+    const size = Buffer.byteLength(line);
     let block = pending.blocks.at(-1);
-    if (!block || (pending.used + most > block.length && pending.used + Buffer.byteLength(line) > block.length)) {
-      block = Buffer.allocUnsafe(Math.max(BLOCK_BYTES, most));
+    if (!block || pending.used + size > block.length) {
+      block = Buffer.allocUnsafe(Math.max(BLOCK_BYTES, size));
       pending.blocks.push(block);
       pending.used = 0;
     }

@@ -103,23 +103,3 @@ export function requestOutcome(end: RequestEnd): RequestOutcome {
   if (end.refused) return 'client_error';
   return end.failures === 0 ? 'no_account' : 'upstream_error';
 }
-
-/** The second of the last `recordTime` and its ISO text up to the milliseconds (`2026-12-03T20:31:06.`). */
-let isoSecond = Number.NaN;
-let isoPrefix = '';
-
-/**
- * `new Date(ms).toISOString()` for a record's `time`, the date part made once a second: records
- * are counted in batches, mostly within one second, and formatting a date is most of what building
- * a record costs.
- */
-export function recordTime(ms: number): string {
-  const second = Math.floor(ms / 1000);
-  if (second !== isoSecond) {
-    isoSecond = second;
-    isoPrefix = new Date(second * 1000).toISOString().slice(0, -4);
-  }
-  const milli = ms - second * 1000;
-  return `${isoPrefix}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
-}
-
