@@ -4,6 +4,8 @@ import { ProxyServer } from '../proxy/server';
 import { version } from '../core/version';
 import { UsageLedger } from '../core/usage/ledger';
 import { UsageFiles, historyOptions } from '../core/usage/usageFiles';
+import { announce, claimDataDir, releaseClaim, type ServeClaim } from '../core/serveClaim';
+import { baseUrl } from '../core/localUrl';
 import type { CliContext } from './context';
 import { UsageError } from './usage';
 
@@ -12,14 +14,23 @@ export async function runServe(ctx: CliContext, flags: { host?: string; port?: s
   if (flags.host) config.proxy.host = flags.host;
   if (flags.port !== undefined) config.proxy.port = parsePort(flags.port);
   const watching = ctx.pool.startWatching();
-  // the serving process keeps the usage files (DESIGN section 11): loaded now, written every few seconds and at the end
+  // the serving process keeps the usage files (DESIGN section 11): loaded now, written every few
+  // seconds and at the end; a second serve on the same data directory counts in memory only
+  const claim: ServeClaim = { pid: process.pid, host: null, port: null, version, started: new Date().toISOString() };
+  const claimed = await claimDataDir(ctx.dataDir, claim);
   const usage = new UsageLedger({ limits: config.routing.limits });
   const files = new UsageFiles(ctx.dataDir, usage, ctx.log, historyOptions(config.logging));
-  await files.load({ repair: true });
-  files.start();
+  await files.load({ repair: claimed.ours });
+  if (claimed.ours) files.start();
+  else {
+    const { holder } = claimed;
+    const at = holder.host !== null && holder.port !== null ? ` at ${baseUrl(holder.host, holder.port)}` : '';
+    ctx.log.warn(`[usage] another tokenpool serve (pid ${holder.pid}${at}) keeps the usage files of ${ctx.dataDir}: this one counts in memory only`);
+  }
   const server = new ProxyServer({ config, pool: ctx.pool, log: ctx.log, version, dispatcher: ctx.dispatcher, usage });
   try {
     const { host, port } = await server.listen();
+    if (claimed.ours) await announce(ctx.dataDir, { ...claim, host, port });
     console.log(`tokenpool listening on http://${host.includes(':') ? `[${host}]` : host}:${port}`);
     // Whichever signal comes first; the other listener is removed by the abort.
     const stop = new AbortController();
@@ -31,7 +42,10 @@ export async function runServe(ctx: CliContext, flags: { host?: string; port?: s
   } finally {
     watching.dispose();
     server.dispose();
-    await files.close();
+    if (claimed.ours) {
+      await files.close();
+      await releaseClaim(ctx.dataDir, process.pid);
+    }
   }
 }
 

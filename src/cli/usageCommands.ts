@@ -1,8 +1,8 @@
 /**
  * `tokenpool usage [--since 24h] [--by account,model] [--json]` and `tokenpool requests [--limit N]
  * [--follow] [--json]` (DESIGN section 11). They ask the running serve (`GET /admin/usage`,
- * `/admin/requests`) with the key in config.json, and read the files under usage/ when none is
- * running. `--json` prints what the admin API answers, unchanged.
+ * `/admin/requests`) with the key in config.json, where the data directory's serve.json says it
+ * listens, else at the configured address; and read the files under usage/ when none is running. `--json` prints what the admin API answers, unchanged.
  */
 import { once } from 'node:events';
 import { StringDecoder } from 'node:string_decoder';
@@ -10,6 +10,7 @@ import { createParser } from 'eventsource-parser';
 import { request, type Dispatcher } from 'undici';
 import { TokenpoolError } from '../core/errors';
 import { baseUrl } from '../core/localUrl';
+import { liveServe } from '../core/serveClaim';
 import { UsageLedger, type UsageReport } from '../core/usage/ledger';
 import { parseRequestFilter, parseUsageQuery, UsageQueryError } from '../core/usage/query';
 import type { RequestRecord } from '../core/usage/record';
@@ -62,19 +63,27 @@ function asUsageError<T>(run: () => T): T {
   }
 }
 
-const url = (ctx: CliContext, path: string): string => baseUrl(ctx.config.proxy.host, ctx.config.proxy.port) + path;
+/**
+ * The serve to ask: the one that keeps this data directory's usage files, where its serve.json
+ * says it listens (any `--port`), else the configured address.
+ */
+async function serveUrl(ctx: CliContext): Promise<string> {
+  const live = await liveServe(ctx.dataDir);
+  return live ? baseUrl(live.host, live.port) : baseUrl(ctx.config.proxy.host, ctx.config.proxy.port);
+}
 
-/** The running serve's answer, or undefined when nothing listens on the configured port. */
+/** The running serve's answer, or undefined when nothing listens there. */
 async function askServe<T>(ctx: CliContext, path: string): Promise<T | undefined> {
+  const url = await serveUrl(ctx);
   let response: Dispatcher.ResponseData;
   try {
-    response = await request(url(ctx, path), { headers: { authorization: `Bearer ${ctx.config.proxy.api_key}` }, signal: AbortSignal.timeout(10_000) });
+    response = await request(url + path, { headers: { authorization: `Bearer ${ctx.config.proxy.api_key}` }, signal: AbortSignal.timeout(10_000) });
   } catch (err) {
     if (isNothingListening(err)) return undefined;
-    throw new TokenpoolError(`cannot ask the tokenpool serve at ${url(ctx, '')}: ${(err as Error).message}`);
+    throw new TokenpoolError(`cannot ask the tokenpool serve at ${url}: ${(err as Error).message}`);
   }
   const text = await response.body.text();
-  if (response.statusCode !== 200) throw serveRefused(ctx, response.statusCode, text);
+  if (response.statusCode !== 200) throw serveRefused(ctx, url, response.statusCode, text);
   return JSON.parse(text) as T;
 }
 
@@ -83,7 +92,7 @@ const isNothingListening = (err: unknown): boolean => {
   return code === 'ECONNREFUSED' || code === 'UND_ERR_CONNECT_TIMEOUT';
 };
 
-function serveRefused(ctx: CliContext, status: number, text: string): TokenpoolError {
+function serveRefused(ctx: CliContext, url: string, status: number, text: string): TokenpoolError {
   let message = text.slice(0, 300);
   try {
     message = (JSON.parse(text) as { error: { message: string } }).error.message;
@@ -91,7 +100,7 @@ function serveRefused(ctx: CliContext, status: number, text: string): TokenpoolE
     // not the proxy's JSON error: the text as it came
   }
   const hint = status === 401 ? ` (is it serving another data directory than ${ctx.dataDir}?)` : '';
-  return new TokenpoolError(`the tokenpool serve at ${url(ctx, '')} answered ${status}: ${message}${hint}`);
+  return new TokenpoolError(`the tokenpool serve at ${url} answered ${status}: ${message}${hint}`);
 }
 
 /** No serve running: the figures from the files, read only. */
@@ -108,15 +117,16 @@ async function follow(ctx: CliContext, params: URLSearchParams, json: boolean): 
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const response = await request(url(ctx, `/admin/requests?${params}`), {
+    const url = await serveUrl(ctx);
+    const response = await request(`${url}/admin/requests?${params}`, {
       headers: { authorization: `Bearer ${ctx.config.proxy.api_key}`, accept: 'text/event-stream' },
       signal: stop.signal,
       bodyTimeout: 0,
     }).catch((err: unknown) => {
-      if (isNothingListening(err)) throw new TokenpoolError(`no tokenpool serve is running at ${url(ctx, '')} to follow`);
+      if (isNothingListening(err)) throw new TokenpoolError(`no tokenpool serve is running at ${url} to follow`);
       throw err;
     });
-    if (response.statusCode !== 200) throw serveRefused(ctx, response.statusCode, await response.body.text());
+    if (response.statusCode !== 200) throw serveRefused(ctx, url, response.statusCode, await response.body.text());
     const parser = createParser({
       onEvent: (event) => {
         if (event.event !== 'request') return;

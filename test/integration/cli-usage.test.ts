@@ -8,8 +8,6 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { promises as fs } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
@@ -17,18 +15,11 @@ import type { UsageRow } from '../../src/core/usage/aggregates';
 import type { RequestRecord } from '../../src/core/usage/record';
 import { FakeGoogle } from '../fakes/google';
 import { FakeUpstream } from '../fakes/upstream';
-import { CLI, runCli, startServe, tempDataDir, type ServeProcess } from '../helpers/cli';
+import { CLI, freePort, runCli, startServe, tempDataDir, type ServeProcess } from '../helpers/cli';
 import { sampleRequest } from '../helpers/proxy-harness';
 
 const API_KEY = 'tp-' + 'c'.repeat(32);
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('tokenpool usage and tokenpool requests', () => {
   let google: FakeGoogle;

@@ -14,14 +14,8 @@ import { nullLogger } from '../../src/core/log';
 import { ProxyController, type ProxyState } from '../../src/vscode/proxyController';
 import { PoolRuntime } from '../../src/vscode/runtime';
 import { statusView } from '../../src/vscode/statusView';
+import { freePort } from '../helpers/cli';
 
-async function freePort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function until(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
