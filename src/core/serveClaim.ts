@@ -74,7 +74,9 @@ export async function liveServe(dataDir: string): Promise<(ServeClaim & { host: 
 /**
  * Claims `dataDir` for this process: `{ours: true}` when it keeps the usage files now, or the live
  * claim of the process that does. Creating the file is exclusive, so of two serves starting at once
- * one claims; a claim whose process is gone is replaced.
+ * one claims; a claim whose process is gone is replaced. A directory where the file cannot be
+ * written (read-only, full) is this process's too: nobody can claim it, and the usage files say
+ * for themselves that they cannot be written.
  */
 export async function claimDataDir(dataDir: string, claim: ServeClaim): Promise<{ ours: true } | { ours: false; holder: ServeClaim }> {
   const text = JSON.stringify(claim) + '\n';
@@ -82,22 +84,22 @@ export async function claimDataDir(dataDir: string, claim: ServeClaim): Promise<
     await fs.writeFile(serveClaimPath(dataDir), text, { flag: 'wx', mode: 0o600 });
     return { ours: true };
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return { ours: true };
   }
   const found = await readClaim(dataDir);
   const decision = claimDecision(found, found ? isRunning(found.pid) : false, claim.pid);
   if (decision === 'leave') return { ours: false, holder: found! };
-  await writeFileAtomic(serveClaimPath(dataDir), text);
+  await writeFileAtomic(serveClaimPath(dataDir), text).catch(() => undefined);
   return { ours: true };
 }
 
-/** This process listens now: its claim names the address. */
+/** This process listens now: its claim names the address (where the file can be written). */
 export async function announce(dataDir: string, claim: ServeClaim): Promise<void> {
-  await writeFileAtomic(serveClaimPath(dataDir), JSON.stringify(claim) + '\n');
+  await writeFileAtomic(serveClaimPath(dataDir), JSON.stringify(claim) + '\n').catch(() => undefined);
 }
 
 /** Gives the claim up, if it is still this process's. */
 export async function releaseClaim(dataDir: string, pid: number): Promise<void> {
   const found = await readClaim(dataDir);
-  if (found?.pid === pid) await fs.rm(serveClaimPath(dataDir), { force: true });
+  if (found?.pid === pid) await fs.rm(serveClaimPath(dataDir), { force: true }).catch(() => undefined);
 }

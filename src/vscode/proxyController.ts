@@ -7,6 +7,7 @@
  */
 import { Emitter } from '../core/disposable';
 import { PortInUseError } from '../core/errors';
+import { claimDataDir, releaseClaim } from '../core/serveClaim';
 import type { Logger } from '../core/log';
 import { UsageLedger } from '../core/usage/ledger';
 import { UsageFiles, historyOptions } from '../core/usage/usageFiles';
@@ -39,6 +40,8 @@ export class ProxyController extends DisposableBase {
   /** The serving window keeps the usage files (DESIGN section 11). */
   private files: UsageFiles | undefined;
   private ledger: UsageLedger | undefined;
+  /** The data directory whose usage files this window keeps (serve.json), while it serves. */
+  private claimedDir: string | undefined;
   private readonly recorded = this._register(new Emitter<void>());
   /** A request was recorded (at most once a second): views of today's usage read again. */
   readonly onDidRecord = this.recorded.event;
@@ -123,10 +126,14 @@ export class ProxyController extends DisposableBase {
     const server = new ProxyServer({ config: services.config, pool: services.pool, log: this.options.log, version: this.options.version, usage });
     try {
       const address = await server.listen();
-      await files.load({ repair: true });
-      files.start();
+      // one writer of the usage files per data directory (serve.json): a `tokenpool serve` may hold them
+      const claimed = await claimDataDir(services.dataDir, { pid: process.pid, host: address.host, port: address.port, version: this.options.version, started: new Date().toISOString() });
+      await files.load({ repair: claimed.ours });
+      if (claimed.ours) files.start();
+      else this.options.log.warn(`[usage] another tokenpool serve (pid ${claimed.holder.pid}) keeps the usage files of ${services.dataDir}: this window counts in memory only`);
       this.server = server;
       this.files = files;
+      this.claimedDir = claimed.ours ? services.dataDir : undefined;
       this.ledger = usage;
       usage.onRecord(() => this.recordedSoon());
       this.setState({ kind: 'serving', host: address.host, port: address.port });
@@ -146,11 +153,14 @@ export class ProxyController extends DisposableBase {
   private async closeServer(): Promise<void> {
     const server = this.server;
     const files = this.files;
+    const claimedDir = this.claimedDir;
     this.server = undefined;
     this.files = undefined;
     this.ledger = undefined;
+    this.claimedDir = undefined;
     if (server) await server.close();
     if (files) await files.close();
+    if (claimedDir) await releaseClaim(claimedDir, process.pid);
   }
 
   private recordedSoon(): void {

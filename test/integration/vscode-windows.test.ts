@@ -3,6 +3,8 @@
  * ProxyController on the same data directory, as the extension wires them.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,7 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig, type Config } from '../../src/core/config';
-import { nullLogger } from '../../src/core/log';
+import { MemoryLogger, nullLogger } from '../../src/core/log';
+import { serveClaimPath } from '../../src/core/serveClaim';
 import { ProxyController, type ProxyState } from '../../src/vscode/proxyController';
 import { PoolRuntime } from '../../src/vscode/runtime';
 import { statusView } from '../../src/vscode/statusView';
@@ -117,5 +120,40 @@ void describe('several windows, one port', () => {
     // the pool has no accounts: tokenpool answers 503 "unavailable" there
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
     assert.deepEqual([health.status, ((await health.json()) as { service: string; status: string }).status], [503, 'unavailable']);
+  });
+
+  void test('a window keeps the usage files only when no live tokenpool serve holds the data directory (serve.json)', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tokenpool-claim-'));
+    // a running process that holds the claim, as a `tokenpool serve` on another port would
+    const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    try {
+      await fs.writeFile(serveClaimPath(dir), JSON.stringify({ pid: holder.pid, host: '127.0.0.1', port: 9, version: 'x', started: new Date().toISOString() }));
+      const log = new MemoryLogger();
+      const runtime = new PoolRuntime(async () => ({ dataDir: dir, config: await loadConfig(dir) }), nullLogger);
+      await runtime.refresh();
+      const proxy = new ProxyController({ runtime, log, version: 'test', retryMs: 100 });
+      const port = await freePort();
+      Object.assign(runtime.current!.config.proxy, { port });
+      try {
+        assert.equal(kind(await proxy.start()), 'serving');
+        assert.ok(log.lines.some((l) => l.level === 'warn' && l.message.includes(`another tokenpool serve (pid ${holder.pid}) keeps the usage files`)));
+        assert.equal((JSON.parse(await fs.readFile(serveClaimPath(dir), 'utf8')) as { pid: number }).pid, holder.pid, 'the holder’s claim stays');
+        await proxy.stop();
+        assert.equal((JSON.parse(await fs.readFile(serveClaimPath(dir), 'utf8')) as { pid: number }).pid, holder.pid, 'and stays after this window stops');
+
+        holder.kill();
+        await once(holder, 'exit');
+        assert.equal(kind(await proxy.start()), 'serving');
+        assert.deepEqual(JSON.parse(await fs.readFile(serveClaimPath(dir), 'utf8')), { pid: process.pid, host: '127.0.0.1', port, version: 'test', started: (JSON.parse(await fs.readFile(serveClaimPath(dir), 'utf8')) as { started: string }).started });
+        await proxy.stop();
+        await assert.rejects(fs.stat(serveClaimPath(dir)), { code: 'ENOENT' }, 'given up when the window stops serving');
+      } finally {
+        await proxy.close();
+        await runtime.close();
+      }
+    } finally {
+      holder.kill();
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 });
