@@ -18,7 +18,7 @@ export async function runServe(ctx: CliContext, flags: { host?: string; port?: s
   // seconds and at the end; a second serve on the same data directory counts in memory only
   const claim: ServeClaim = { pid: process.pid, host: null, port: null, version, started: new Date().toISOString() };
   const claimed = await claimDataDir(ctx.dataDir, claim);
-  const usage = new UsageLedger({ limits: config.routing.limits });
+  const usage = new UsageLedger({ limits: config.routing.limits, log: ctx.log });
   const files = new UsageFiles(ctx.dataDir, usage, ctx.log, historyOptions(config.logging));
   await files.load({ repair: claimed.ours });
   if (claimed.ours) files.start();

@@ -2,7 +2,8 @@
  * `tokenpool usage [--since 24h] [--by account,model] [--json]` and `tokenpool requests [--limit N]
  * [--follow] [--json]` (DESIGN section 11). They ask the running serve (`GET /admin/usage`,
  * `/admin/requests`) with the key in config.json, where the data directory's serve.json says it
- * listens, else at the configured address; and read the files under usage/ when none is running. `--json` prints what the admin API answers, unchanged.
+ * listens, else at the configured address; they read the files under usage/ when none is running.
+ * `--json` prints what the admin API answers, unchanged.
  */
 import { once } from 'node:events';
 import { StringDecoder } from 'node:string_decoder';

@@ -2,9 +2,8 @@
  * The attempt loop's side of the bookkeeping (DESIGN section 11): what one request went through,
  * gathered as it happens and handed to the UsageLedger when the request ends. The committed
  * answer's bytes are watched as they pass (one `data` listener beside the pipe: nothing is held
- * back or copied) for the time to first byte and the upstream's own usage
- * object. The record itself (its id, time, tokens) is built when the ledger settles, off the
- * request's path.
+ * back or copied) for the time to first byte and the upstream's own usage object. The record
+ * itself (its id, time, tokens) is built when the ledger settles, off the request's path.
  */
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';

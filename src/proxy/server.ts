@@ -71,7 +71,7 @@ export class ProxyServer implements Disposable {
       log: options.log,
       dispatcher: options.dispatcher ?? createDispatcher(options.config.network),
       upstream: createUpstream(options.config.upstream),
-      usage: options.usage ?? new UsageLedger({ limits: options.config.routing.limits }),
+      usage: options.usage ?? new UsageLedger({ limits: options.config.routing.limits, log: options.log }),
     };
     if (options.usage) options.usage.setLimits(options.config.routing.limits);
     options.pool.useLimiter(this.deps.usage!);

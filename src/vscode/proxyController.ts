@@ -121,7 +121,7 @@ export class ProxyController extends DisposableBase {
     }
     const { host, port, api_key } = services.config.proxy;
     if (this.current.kind !== 'sibling' && this.current.kind !== 'foreign') this.setState({ kind: 'starting', host, port });
-    const usage = new UsageLedger({ limits: services.config.routing.limits });
+    const usage = new UsageLedger({ limits: services.config.routing.limits, log: this.options.log });
     const files = new UsageFiles(services.dataDir, usage, this.options.log, historyOptions(services.config.logging));
     const server = new ProxyServer({ config: services.config, pool: services.pool, log: this.options.log, version: this.options.version, usage });
     try {

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, test } from 'node:test';
+import { MemoryLogger } from '../../src/core/log';
 import { SETTLE_AFTER_MS, UsageLedger, type EndedRequest } from '../../src/core/usage/ledger';
 import { PendingLines, wholeLinesWithin } from '../../src/core/usage/pendingLines';
 import type { RequestRecord } from '../../src/core/usage/record';
@@ -68,6 +69,19 @@ describe('the ledger settles ended requests', () => {
     ledger.ended(ended('ended first'));
     ledger.record(record('recorded'), T);
     assert.deepEqual(ledger.requests({ limit: 10 }).map((r) => r.id), ['recorded', 'ended first']);
+  });
+
+  test('a record that cannot be built is logged; the others are counted', async () => {
+    const log = new MemoryLogger();
+    const ledger = new UsageLedger({ now: () => T, log });
+    const seen: string[] = [];
+    ledger.onRecord((r) => seen.push(r.id));
+    ledger.ended(ended('before'));
+    ledger.ended({ atMs: T, record: () => { throw new Error('broken usage object'); } });
+    ledger.ended(ended('after'));
+    await delay(SETTLE_AFTER_MS * 2); // from the timer: a throw there would end the process
+    assert.deepEqual(seen, ['before', 'after']);
+    assert.deepEqual(log.lines, [{ level: 'error', message: '[usage] a request could not be counted: broken usage object' }]);
   });
 
   test('every view reads settled figures: usage rows, headroom, today', () => {

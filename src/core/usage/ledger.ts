@@ -13,6 +13,7 @@
 import { BucketTable, DAY_S, HOUR_S, HOURLY_RETENTION_S, DAILY_RETENTION_S, groupRows, type BucketRow, type UsageRow } from './aggregates';
 import { Headroom, type HeadroomView, type Limiter, type RateLimitNote } from './headroom';
 import { RequestHistory } from './history';
+import type { Logger } from '../log';
 import type { Limits } from './limits';
 import { UsageQueryError, type RequestFilter, type UsageQuery } from './query';
 import type { ClientProtocol, RequestOutcome, RequestRecord, Tokens } from './record';
@@ -39,11 +40,11 @@ export interface TokenTotal {
   tokens: Tokens;
 }
 
-/** A request that ended, whose record is built when the ledger settles. */
 /** How long an ended request waits to be counted when nothing reads first, and how many may wait. */
 export const SETTLE_AFTER_MS = 100;
 const MAX_WAITING = 512;
 
+/** A request that ended, whose record is built when the ledger settles. */
 export interface EndedRequest {
   /** Unix ms when it arrived: the hour it is counted in. */
   readonly atMs: number;
@@ -55,6 +56,8 @@ export interface LedgerOptions {
   now?: () => number;
   historySize?: number;
   limits?: Limits;
+  /** Where a request that could not be counted is told (counting goes on with the others). */
+  log?: Logger;
 }
 
 export class UsageLedger implements Limiter {
@@ -69,9 +72,11 @@ export class UsageLedger implements Limiter {
   private inbox: EndedRequest[] = [];
   private settleTimer: NodeJS.Timeout | undefined;
   readonly now: () => number;
+  private readonly log: Logger | undefined;
 
   constructor(options: LedgerOptions = {}) {
     this.now = options.now ?? Date.now;
+    this.log = options.log;
     this.history = new RequestHistory(options.historySize);
     this.headroom = new Headroom(options.limits ?? {});
   }
@@ -96,7 +101,14 @@ export class UsageLedger implements Limiter {
     if (this.inbox.length === 0) return;
     const inbox = this.inbox;
     this.inbox = [];
-    for (const request of inbox) this.count(request.record(), request.atMs);
+    for (const request of inbox) {
+      try {
+        this.count(request.record(), request.atMs);
+      } catch (err) {
+        // a bug in one record must not lose the others, nor (from the timer) end the process
+        this.log?.error(`[usage] a request could not be counted: ${(err as Error).message}`);
+      }
+    }
   }
 
   /** One request's record, counted now (after any that ended before it); `atMs` is when it arrived (its hour). */
