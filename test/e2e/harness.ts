@@ -620,7 +620,8 @@ export class VSCodeSession {
       await this.page.mouse.move(800, 300);
       await this.treeRow(label).hover();
       await hover.waitFor({ state: 'visible', timeout: 5_000 });
-      return (await hover.innerText()).replace(/\u00a0/g, ' ').trim();
+      // a tree refresh (new usage figures) closes an open hover: then hover again, not wait out the budget here
+      return (await hover.innerText({ timeout: 2_000 })).replace(/\u00a0/g, ' ').trim();
     }, { timeoutMs, message: `the tooltip of the row "${label}" should show` });
   }
 
