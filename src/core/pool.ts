@@ -11,14 +11,13 @@
  *
  * The parts, beside this file: poolState.ts (the accounts, cooldowns, selection and the locked
  * write), refresh.ts (single-flight refresh and its failures), outcomes.ts (failover decisions
- * carried out), lastUsedFlusher.ts. This file loads and watches, and is the public face.
+ * carried out), lastUsedFlusher.ts, poolLoader.ts (the scan and the watched files). This file is
+ * the public face.
  */
 import {
   PROXY_DISABLED_MANUAL,
-  byPoolOrder,
   hasFreshToken,
   newAccount,
-  quotaProtectionLapsed,
   withEnabled,
   withNewerLastUsed,
   withProxyDisabled,
@@ -35,9 +34,10 @@ import { LastUsedFlusher } from './lastUsedFlusher';
 import type { Logger } from './log';
 import type { GoogleOAuth } from './oauth';
 import { OutcomeApplier } from './outcomes';
-import { PoolState, messageOf, type Availability, type PoolCounts } from './poolState';
+import { PoolLoader } from './poolLoader';
+import { PoolState, type Availability, type PoolCounts } from './poolState';
 import { TokenRefresher } from './refresh';
-import type { AccountStore, StoreChange } from './store';
+import type { AccountStore } from './store';
 import type { Limiter } from './usage/headroom';
 
 export type { Availability, PoolCounts } from './poolState';
@@ -76,8 +76,7 @@ export class TokenPool implements Disposable {
   private readonly refresher: TokenRefresher;
   private readonly outcomes: OutcomeApplier;
   private readonly lastUsed: LastUsedFlusher;
-  private watchQueue: Promise<void> = Promise.resolve();
-  private readonly watchers = new Set<Disposable>();
+  private readonly loader: PoolLoader;
 
   private readonly store: AccountStore;
   private readonly log: Logger;
@@ -95,93 +94,24 @@ export class TokenPool implements Disposable {
     this.lastUsed = new LastUsedFlusher(state, options.lastUsedFlushMs ?? LAST_USED_FLUSH_MS);
     this.refresher = new TokenRefresher(state, options.oauth, (...args) => this.outcomes.apply(...args));
     this.outcomes = new OutcomeApplier(state, this.lastUsed, (...args) => this.refresher.reported(...args));
+    this.loader = new PoolLoader(state, options.store, options.log, this.outcomes);
   }
 
-  // ---- loading -------------------------------------------------------------------------------
+  // ---- loading (poolLoader.ts) --------------------------------------------------------------
 
   /** Initial load: disabled accounts first (skipped), then quota protection and proxy_disabled. */
   load(): Promise<void> {
-    return this.scan('Loaded', 'load');
+    return this.loader.scan('Loaded', 'load');
   }
 
   /** Full rescan; the new set replaces the old in one step, so a request never sees an empty pool. */
   reload(): Promise<void> {
-    return this.scan('Reloaded', 'reload');
+    return this.loader.scan('Reloaded', 'reload');
   }
 
-  private async scan(verb: 'Loaded' | 'Reloaded', reason: string): Promise<void> {
-    const mark = this.state.sequence.mark();
-    const { accounts } = await this.store.loadAll();
-    accounts.sort(byPoolOrder);
-    const nowS = this.state.nowSeconds();
-    const next = new Map<string, Account>();
-    const lapsed: string[] = [];
-    for (const found of accounts) {
-      if (this.state.sequence.changedSince(found.id, mark)) continue; // memory is newer: kept below
-      this.state.lastUsedOnDisk.saved(found.id, found.last_used);
-      let account = withNewerLastUsed(found, this.state.accounts.get(found.id));
-      if (account.disabled) {
-        this.log.info(`[pool] skip disabled account (${account.email})`);
-      } else if (quotaProtectionLapsed(account, nowS)) {
-        account = withProxyDisabled(account, null);
-        lapsed.push(account.id);
-      } else if (account.proxy_disabled) {
-        this.log.info(`[pool] skip proxy_disabled account (${account.email}): ${account.proxy_disabled_reason ?? PROXY_DISABLED_MANUAL}`);
-      }
-      next.set(account.id, account);
-    }
-    // What changed in memory while the directory was read (a write, a watched file) is newer.
-    for (const [id, local] of this.state.accounts) if (this.state.sequence.changedSince(id, mark)) next.set(id, local);
-    for (const id of this.state.accounts.keys()) if (!next.has(id)) this.state.forgetAccount(id);
-    this.state.accounts = next;
-    this.state.order = [...next.values()].sort(byPoolOrder).map((a) => a.id);
-    this.state.rebuildEligible();
-
-    await Promise.all(lapsed.map((id) => this.outcomes.clearLapsedQuota(id)));
-    const c = this.counts();
-    // "healthy" here is every account the pool can use, cooling ones included (cooldowns are not
-    // part of the files a load reads).
-    this.log.info(`[pool] ${verb} account pool: ${c.healthy + c.cooling} healthy, ${c.proxy_disabled} proxy_disabled, ${c.disabled} disabled`);
-    this.state.signal.scheduleExpiry();
-    this.state.signal.changed(reason);
-  }
-
-  /**
-   * Applies changes to account files made by other processes or by hand (through store.watch),
-   * one file at a time: re-read it, or drop the account when the file is gone.
-   */
+  /** Applies changes to account files made by other processes or by hand, one file at a time. */
   startWatching(): Disposable {
-    const watcher = this.store.watch((change) => {
-      this.watchQueue = this.watchQueue.then(() => this.applyFileChange(change));
-    });
-    this.watchers.add(watcher);
-    return {
-      dispose: () => {
-        watcher.dispose();
-        this.watchers.delete(watcher);
-      },
-    };
-  }
-
-  private async applyFileChange(change: StoreChange): Promise<void> {
-    if (this.state.disposed) return;
-    const { id } = change;
-    const mark = this.state.sequence.mark();
-    let record: Account | undefined;
-    try {
-      record = change.kind === 'removed' ? undefined : await this.store.read(id);
-    } catch (err) {
-      // A file being edited by hand may not parse for a moment: keep what we had.
-      this.log.warn(`[pool] ignoring a change to account ${id}: ${messageOf(err)}`);
-      return;
-    }
-    if (this.state.disposed || this.state.sequence.changedSince(id, mark)) return;
-    if (record === undefined) {
-      if (this.state.accounts.has(id)) this.state.dropAccount(id);
-      return;
-    }
-    this.state.lastUsedOnDisk.saved(id, record.last_used);
-    this.state.setRecord(record, this.state.accounts.has(id) ? 'changed' : 'added');
+    return this.loader.startWatching();
   }
 
   // ---- choosing and tokens -----------------------------------------------------------------
@@ -389,7 +319,7 @@ export class TokenPool implements Disposable {
    */
   async flush(): Promise<void> {
     await this.state.flushWrites();
-    await this.watchQueue;
+    await this.loader.settled();
   }
 
   /** Stops the pool; starts a last save of the longest-unsaved last_used values (bounded), which flush() waits for. */
@@ -397,8 +327,7 @@ export class TokenPool implements Disposable {
     if (this.state.disposed) return;
     this.lastUsed.dispose();
     this.state.dispose();
-    for (const watcher of this.watchers) watcher.dispose();
-    this.watchers.clear();
+    this.loader.dispose();
   }
 }
 

@@ -22,7 +22,7 @@ import {
   type UserPart,
 } from './conversation';
 import { fileFromUrl, fromDataUrl, mediaTypeOfName } from './file-url';
-import { REDACTED_PREFIX, type ResponsesAnswerOptions } from './openai-responses-stream';
+import { REDACTED_PREFIX, type ResponsesAnswerOptions } from './openai-responses-items';
 import { fromToolChoice, fromTools, isRecord, stringOf, typeOf, type ToolTable } from './openai-responses-tools';
 
 type Json = Record<string, unknown>;

@@ -4,7 +4,7 @@
  * answer. Field names follow the `openai` package's `Tool` and `ToolChoice*` types. Pure.
  */
 import { UntranslatableError, type FunctionTool, type Tool, type ToolChoice } from './conversation';
-import type { ResponsesToolName } from './openai-responses-stream';
+import type { ResponsesToolName } from './openai-responses-items';
 
 type Json = Record<string, unknown>;
 

@@ -5,4 +5,5 @@
  * (`openai-responses-stream.ts`).
  */
 export { fromResponsesRequest, type ResponsesRequest } from './openai-responses-request';
-export { freeformToolNames, renderResponsesAnswer, responsesStreamEncoder, type ResponsesAnswerOptions, type ResponsesToolName } from './openai-responses-stream';
+export { freeformToolNames, type ResponsesAnswerOptions, type ResponsesToolName } from './openai-responses-items';
+export { renderResponsesAnswer, responsesStreamEncoder } from './openai-responses-stream';
