@@ -4,8 +4,7 @@ import { ProxyServer } from '../proxy/server';
 import { version } from '../core/version';
 import { UsageLedger } from '../core/usage/ledger';
 import { UsageFiles, historyOptions } from '../core/usage/usageFiles';
-import { announce, claimDataDir, releaseClaim, type ServeClaim } from '../core/serveClaim';
-import { baseUrl } from '../core/localUrl';
+import { announce, claimDataDir, notHolderMessage, releaseClaim, type ServeClaim } from '../core/serveClaim';
 import type { CliContext } from './context';
 import { UsageError } from './usage';
 
@@ -22,11 +21,7 @@ export async function runServe(ctx: CliContext, flags: { host?: string; port?: s
   const files = new UsageFiles(ctx.dataDir, usage, ctx.log, historyOptions(config.logging));
   await files.load({ repair: claimed.ours });
   if (claimed.ours) files.start();
-  else {
-    const { holder } = claimed;
-    const at = holder.host !== null && holder.port !== null ? ` at ${baseUrl(holder.host, holder.port)}` : '';
-    ctx.log.warn(`[usage] another tokenpool serve (pid ${holder.pid}${at}) keeps the usage files of ${ctx.dataDir}: this one counts in memory only`);
-  }
+  else ctx.log.warn(notHolderMessage(claimed.holder, ctx.dataDir, 'serve'));
   const server = new ProxyServer({ config, pool: ctx.pool, log: ctx.log, version, dispatcher: ctx.dispatcher, usage });
   try {
     const { host, port } = await server.listen();

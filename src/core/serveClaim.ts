@@ -10,6 +10,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './fsutil';
+import { baseUrl } from './localUrl';
 
 export interface ServeClaim {
   pid: number;
@@ -103,3 +104,11 @@ export async function releaseClaim(dataDir: string, pid: number): Promise<void> 
   const found = await readClaim(dataDir);
   if (found?.pid === pid) await fs.rm(serveClaimPath(dataDir), { force: true }).catch(() => undefined);
 }
+
+/** What a serving process that is not the claim's holder says, once: who keeps the files, and what to do. */
+export function notHolderMessage(holder: ServeClaim, dataDir: string, self: 'serve' | 'window'): string {
+  const at = holder.host !== null && holder.port !== null ? ` at ${baseUrl(holder.host, holder.port)}` : '';
+  return `[usage] another tokenpool serve (pid ${holder.pid}${at}) keeps the usage files of ${dataDir}: this ${self} counts in memory only ` +
+    `(its requests are not written there; stop the other one, or give this one its own data directory, to keep them)`;
+}
+

@@ -7,7 +7,7 @@
  */
 import { Emitter } from '../core/disposable';
 import { PortInUseError } from '../core/errors';
-import { claimDataDir, releaseClaim } from '../core/serveClaim';
+import { claimDataDir, notHolderMessage, releaseClaim } from '../core/serveClaim';
 import type { Logger } from '../core/log';
 import { UsageLedger } from '../core/usage/ledger';
 import { UsageFiles, historyOptions } from '../core/usage/usageFiles';
@@ -130,7 +130,7 @@ export class ProxyController extends DisposableBase {
       const claimed = await claimDataDir(services.dataDir, { pid: process.pid, host: address.host, port: address.port, version: this.options.version, started: new Date().toISOString() });
       await files.load({ repair: claimed.ours });
       if (claimed.ours) files.start();
-      else this.options.log.warn(`[usage] another tokenpool serve (pid ${claimed.holder.pid}) keeps the usage files of ${services.dataDir}: this window counts in memory only`);
+      else this.options.log.warn(notHolderMessage(claimed.holder, services.dataDir, 'window'));
       this.server = server;
       this.files = files;
       this.claimedDir = claimed.ours ? services.dataDir : undefined;

@@ -118,6 +118,7 @@ describe('serve.json: finding the serve, one writer per data directory', () => {
     const second = await startServe(['--data-dir', dataDir]);
     serves.push(second);
     await eventually(async () => second.log().includes('counts in memory only'), 5000, 'the second serve’s warning');
+    assert.match(second.log(), /stop the other one, or give this one its own data directory/);
     assert.match(second.log(), new RegExp(`another tokenpool serve \\(pid ${serves[0].child.pid} at ${serves[0].url.replace(/[.]/g, '\\.')}\\)`));
     await send(second, 2);
     const own = (await (await fetch(`${second.url}/admin/usage`, { headers: { authorization: `Bearer ${API_KEY}` } })).json()) as { rows: UsageRow[] };

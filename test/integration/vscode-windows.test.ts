@@ -136,7 +136,7 @@ void describe('several windows, one port', () => {
       Object.assign(runtime.current!.config.proxy, { port });
       try {
         assert.equal(kind(await proxy.start()), 'serving');
-        assert.ok(log.lines.some((l) => l.level === 'warn' && l.message.includes(`another tokenpool serve (pid ${holder.pid}) keeps the usage files`)));
+        assert.ok(log.lines.some((l) => l.level === 'warn' && l.message.includes(`another tokenpool serve (pid ${holder.pid} at http://127.0.0.1:9) keeps the usage files`) && l.message.includes('this window counts in memory only')));
         assert.equal((JSON.parse(await fs.readFile(serveClaimPath(dir), 'utf8')) as { pid: number }).pid, holder.pid, 'the holder’s claim stays');
         await proxy.stop();
         assert.equal((JSON.parse(await fs.readFile(serveClaimPath(dir), 'utf8')) as { pid: number }).pid, holder.pid, 'and stays after this window stops');

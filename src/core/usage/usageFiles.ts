@@ -61,6 +61,8 @@ export class UsageFiles {
   private readonly pending = new PendingLines();
   /** The UTC day of the last record, and its labels (a day label is made once a day, not per request). */
   private lastDayS = -1;
+  /** The UTC day files past their retention were last removed on. */
+  private expiryCheckedDay = '';
   private dayLabel = '';
   private monthLabel = '';
   private readonly daySizes = new Map<string, number>();
@@ -169,7 +171,12 @@ export class UsageFiles {
       for (const day of days) await this.writeBuckets(`hourly-${day}.json`, 'hourly', this.ledger.hourly.rows(Date.parse(day) / 1000, Date.parse(day) / 1000 + DAY_S));
       for (const month of months) await this.writeBuckets(`daily-${month}.json`, 'daily', this.ledger.daily.rows(...monthBounds(month)));
       await this.appendHistory(pending);
-      await this.removeExpired();
+      // files expire by whole days: one look at the directory a day, not one a flush
+      const today = utcDay(Math.floor(this.ledger.now() / 1000));
+      if (today !== this.expiryCheckedDay) {
+        await this.removeExpired();
+        this.expiryCheckedDay = today;
+      }
       if (this.failing) this.log.info(`[usage] writing ${this.dir} again`);
       this.failing = false;
     } catch (err) {
