@@ -355,7 +355,11 @@ describe('usage over HTTP: parameters and the live follow', () => {
     void closed.then(() => (done = true));
     // recorded in-process: fills the socket's buffers far past the cap, fast
     while (!done && sent < 40_000) {
-      for (let i = 0; i < 500; i++) h.server.usage.record({ ...padded, id: `pad-${sent++}` }, Date.now());
+      for (let i = 0; i < 500; i++) {
+        const id = `pad-${sent++}`;
+        h.server.usage.ended({ atMs: Date.now(), record: () => ({ ...padded, id }) });
+      }
+      h.server.usage.settle();
       await new Promise((resolve) => setImmediate(resolve));
     }
     await closed;

@@ -64,13 +64,6 @@ describe('the ledger settles ended requests', () => {
     assert.ok(counted >= 1500, `${counted} of 2000 counted before any read`);
   });
 
-  test('a record counted at once comes after those that ended before it', () => {
-    const ledger = new UsageLedger({ now: () => T });
-    ledger.ended(ended('ended first'));
-    ledger.record(record('recorded'), T);
-    assert.deepEqual(ledger.requests({ limit: 10 }).map((r) => r.id), ['recorded', 'ended first']);
-  });
-
   test('a record that cannot be built is logged; the others are counted', async () => {
     const log = new MemoryLogger();
     const ledger = new UsageLedger({ now: () => T, log });

@@ -111,12 +111,7 @@ export class UsageLedger implements Limiter {
     }
   }
 
-  /** One request's record, counted now (after any that ended before it); `atMs` is when it arrived (its hour). */
-  record(r: RequestRecord, atMs: number): void {
-    this.settle();
-    this.count(r, atMs);
-  }
-
+  /** One request's record into every figure; `atMs` is when it arrived (its hour). */
   private count(r: RequestRecord, atMs: number): void {
     const atS = Math.floor(atMs / 1000);
     this.hourly.add(atS, r);
